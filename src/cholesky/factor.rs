@@ -1,0 +1,217 @@
+//! The factorization kernels: unblocked for small orders, and a two-level
+//! blocked right-looking variant whose panel solves and trailing updates run
+//! through the packed register tile of [`crate::kernel`].
+//!
+//! Both overwrite the lower triangle with `L` and, on failure, return
+//! [`Error::NotPositiveDefinite`] with the 0-based index of the first pivot
+//! that is not positive, leaving the matrix partially overwritten; restoring
+//! the caller's data is the job of the public entry points in the parent
+//! module.
+
+use crate::error::{Error, Result};
+use crate::kernel::{self, MR, NR, Part, tile};
+use crate::real::{Real, madd};
+use crate::simd::FmaKernel;
+use crate::view::MatMut;
+use crate::workspace::{Workspace, add};
+
+/// Orders up to this are factored unblocked.
+pub(crate) const UNBLOCKED_MAX: usize = 48;
+/// Outer block size: the depth of the trailing updates.
+const NB_OUTER: usize = 128;
+/// Inner block size, used to factor the diagonal blocks of the outer level.
+const NB_INNER: usize = 32;
+
+/// Packing space the blocked kernel needs for order `n` (0 when `n` is
+/// factored unblocked).
+pub(crate) const fn blocked_workspace_len(n: usize) -> usize {
+    if n <= UNBLOCKED_MAX {
+        return 0;
+    }
+    let nb = if n < NB_OUTER { n } else { NB_OUTER };
+    let panels = add(kernel::packed_len(n, nb, MR), kernel::packed_len(n, nb, NR));
+    add(panels, add(kernel::packed_len(nb, nb, NR), nb))
+}
+
+/// Unblocked left-looking (Crout) factorization of the lower triangle,
+/// `n^3 / 3` flops, no workspace.
+#[inline(always)]
+pub(crate) fn factor_unblocked<T: Real>(a: &mut MatMut<'_, T>) -> Result<()> {
+    let n = a.nrows();
+    for j in 0..n {
+        let mut d = a.at(j, j);
+        for k in 0..j {
+            let l = a.at(j, k);
+            d -= l * l;
+        }
+        if !(d > T::zero()) {
+            return Err(Error::NotPositiveDefinite { pivot: j });
+        }
+        let ljj = d.sqrt();
+        *a.at_mut(j, j) = ljj;
+        let inv = ljj.recip();
+        for i in j + 1..n {
+            let mut s = a.at(i, j);
+            for k in 0..j {
+                s -= a.at(i, k) * a.at(j, k);
+            }
+            *a.at_mut(i, j) = s * inv;
+        }
+    }
+    Ok(())
+}
+
+/// The blocked factorization as a [`FmaKernel`] for runtime dispatch.
+pub(crate) struct Blocked<'m, 'a, 'w, T> {
+    pub(crate) a: &'m mut MatMut<'a, T>,
+    pub(crate) ws: &'w mut [T],
+}
+
+impl<T: Real> FmaKernel for Blocked<'_, '_, '_, T> {
+    type Output = Result<()>;
+    #[inline(always)]
+    fn run<const FMA: bool>(self) -> Result<()> {
+        let n = self.a.nrows();
+        let nb = NB_OUTER.min(n);
+        let mut ws = Workspace::new(self.ws, blocked_workspace_len(n))?;
+        let mut packs = Packs {
+            ap: ws.take(kernel::packed_len(n, nb, MR))?,
+            bp: ws.take(kernel::packed_len(n, nb, NR))?,
+            lp: ws.take(kernel::packed_len(nb, nb, NR))?,
+            inv_d: ws.take(nb)?,
+        };
+        blocked_level::<T, FMA, true>(self.a, nb, &mut packs)
+    }
+}
+
+/// Scratch of the blocked kernel, shared by both levels (the inner level
+/// finishes before the outer one packs its panel).
+struct Packs<'w, T> {
+    ap: &'w mut [T],
+    bp: &'w mut [T],
+    lp: &'w mut [T],
+    inv_d: &'w mut [T],
+}
+
+/// One level of right-looking blocked Cholesky with block size `nb`. The
+/// diagonal blocks are factored by the inner level (`OUTER`) or unblocked.
+#[inline(always)]
+fn blocked_level<T: Real, const FMA: bool, const OUTER: bool>(
+    a: &mut MatMut<'_, T>,
+    nb: usize,
+    packs: &mut Packs<'_, T>,
+) -> Result<()> {
+    let n = a.nrows();
+    for j0 in (0..n).step_by(nb) {
+        let b = nb.min(n - j0);
+        let j1 = j0 + b;
+        let mut diag = sub(a, j0, j0, b, b)?;
+        let diag_result = if OUTER && b > NB_INNER {
+            blocked_level::<T, FMA, false>(&mut diag, NB_INNER, packs)
+        } else {
+            factor_unblocked(&mut diag)
+        };
+        diag_result.map_err(|e| offset_pivot(e, j0))?;
+        if j1 == n {
+            break;
+        }
+        let m = n - j1;
+        panel_solve::<T, FMA>(a, j0, b, packs)?;
+        let x = sub(a, j1, j0, m, b)?;
+        kernel::pack::<T, NR>(x.rb(), packs.bp);
+        let mut trailing = sub(a, j1, j1, m, m)?;
+        kernel::gemm_packed::<T, FMA>(&mut trailing, -T::one(), packs.ap, packs.bp, b, Part::Lower);
+    }
+    Ok(())
+}
+
+/// Shifts the pivot of a failure inside a diagonal block starting at `j0`
+/// to the index of the whole matrix.
+fn offset_pivot(e: Error, j0: usize) -> Error {
+    match e {
+        Error::NotPositiveDefinite { pivot } => Error::NotPositiveDefinite { pivot: pivot + j0 },
+        other => other,
+    }
+}
+
+/// The block `(row, col, nrows, ncols)` of `a` (in range by construction).
+#[inline(always)]
+fn sub<'s, T: Real>(
+    a: &'s mut MatMut<'_, T>,
+    row: usize,
+    col: usize,
+    nrows: usize,
+    ncols: usize,
+) -> Result<MatMut<'s, T>> {
+    a.rb_mut().into_submatrix(row, col, nrows, ncols)
+}
+
+/// Panel solve `X = P L11^{-T}` for `P = A[j0+b.., j0..j0+b]`, done on the
+/// packed panel (`MR` rows at a time, k-major) so that the work is in the
+/// register tile; the result is written back into `A` and left packed in
+/// `packs.ap` for the trailing update.
+#[inline(always)]
+fn panel_solve<T: Real, const FMA: bool>(
+    a: &mut MatMut<'_, T>,
+    j0: usize,
+    b: usize,
+    packs: &mut Packs<'_, T>,
+) -> Result<()> {
+    let n = a.nrows();
+    let j1 = j0 + b;
+    let m = n - j1;
+    let l11 = sub(a, j0, j0, b, b)?;
+    kernel::pack::<T, NR>(l11.rb(), packs.lp);
+    for (k, d) in packs.inv_d.iter_mut().enumerate().take(b) {
+        *d = l11.at(k, k).recip();
+    }
+    let mut panel = sub(a, j1, j0, m, b)?;
+    kernel::pack::<T, MR>(panel.rb(), packs.ap);
+    for (p, xp) in packs
+        .ap
+        .chunks_exact_mut(MR * b)
+        .take(m.div_ceil(MR))
+        .enumerate()
+    {
+        solve_packed_rows::<T, FMA>(xp, packs.lp, &packs.inv_d[..b], b);
+        let r0 = p * MR;
+        for (kk, slot) in xp.chunks_exact(MR).enumerate() {
+            for (r, &v) in slot.iter().enumerate().take(MR.min(m - r0)) {
+                *panel.at_mut(r0 + r, kk) = v;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Solves `X L11^T = P` in place for one packed micro-panel `xp` (`MR` rows,
+/// `b` columns, k-major), `NR` columns at a time: the contribution of the
+/// columns already solved comes from one register tile, the `NR x NR`
+/// triangle is substituted directly.
+#[inline(always)]
+fn solve_packed_rows<T: Real, const FMA: bool>(xp: &mut [T], lp: &[T], inv_d: &[T], b: usize) {
+    for q in 0..b.div_ceil(NR) {
+        let k0 = q * NR;
+        let w = NR.min(b - k0);
+        let l_panel = &lp[q * NR * b..][..NR * b];
+        let acc = tile::<T, FMA>(k0, &xp[..k0 * MR], l_panel);
+        for s in 0..w {
+            let k = k0 + s;
+            let mut v = [T::zero(); MR];
+            for r in 0..MR {
+                v[r] = xp[k * MR + r] - acc[s][r];
+            }
+            for s2 in 0..s {
+                let l = l_panel[(k0 + s2) * NR + s];
+                let done = &xp[(k0 + s2) * MR..][..MR];
+                for r in 0..MR {
+                    v[r] = madd::<T, FMA>(-l, done[r], v[r]);
+                }
+            }
+            let scale = inv_d[k];
+            for (r, x) in xp[k * MR..][..MR].iter_mut().enumerate() {
+                *x = v[r] * scale;
+            }
+        }
+    }
+}

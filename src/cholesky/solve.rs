@@ -1,0 +1,268 @@
+//! Solves, log-determinant, inverse and reconstruction with a factor.
+
+use super::{Cholesky, mirror_lower_to_upper};
+use crate::error::{Result, expect_dim};
+use crate::op::{LinearOperator, LogDet, Solve};
+use crate::real::Real;
+use crate::view::{AsMatMut, AsMatRef, MatMut, MatRef};
+
+/// Forward substitution `L Y = B` in place (`B`: `n x k`), `n^2 k` flops.
+fn forward<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
+    let n = l.nrows();
+    for c in 0..b.ncols() {
+        for i in 0..n {
+            let mut s = b.at(i, c);
+            for k in 0..i {
+                s -= l.at(i, k) * b.at(k, c);
+            }
+            *b.at_mut(i, c) = s / l.at(i, i);
+        }
+    }
+}
+
+/// Backward substitution `L^T X = Y` in place, `n^2 k` flops.
+fn backward<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
+    let n = l.nrows();
+    for c in 0..b.ncols() {
+        for i in (0..n).rev() {
+            let x = b.at(i, c) / l.at(i, i);
+            *b.at_mut(i, c) = x;
+            for k in 0..i {
+                *b.at_mut(k, c) -= l.at(i, k) * x;
+            }
+        }
+    }
+}
+
+/// `L <- L^{-1}` in place on the lower triangle, `n^3 / 3` flops: column `j`
+/// of the inverse is `-L^{-1}[j+1.., j+1..] L[j+1.., j] / l_jj`, and the
+/// trailing block is already inverted when columns go right to left.
+fn invert_triangle<T: Real>(l: &mut MatMut<'_, T>) {
+    let n = l.nrows();
+    for j in (0..n).rev() {
+        let inv = l.at(j, j).recip();
+        *l.at_mut(j, j) = inv;
+        for i in (j + 1..n).rev() {
+            let mut s = T::zero();
+            for k in j + 1..=i {
+                s += l.at(i, k) * l.at(k, j);
+            }
+            *l.at_mut(i, j) = -s * inv;
+        }
+    }
+}
+
+/// `M <- M^T M` on the lower triangle, for lower-triangular `M`, in place:
+/// entry `(i, j)` needs rows `k >= i` only, so rows go top to bottom and
+/// the diagonal of each row is written last. `n^3 / 3` flops.
+fn lower_gram_in_place<T: Real>(m: &mut MatMut<'_, T>) {
+    let n = m.nrows();
+    for i in 0..n {
+        for j in 0..=i {
+            let mut s = T::zero();
+            for k in i..n {
+                s += m.at(k, i) * m.at(k, j);
+            }
+            *m.at_mut(i, j) = s;
+        }
+    }
+}
+
+/// `A^{-1} = L^{-T} L^{-1}` in place from `L`, written to both triangles.
+pub(super) fn invert_lower_in_place<T: Real>(l: &mut MatMut<'_, T>) {
+    invert_triangle(l);
+    lower_gram_in_place(l);
+    mirror_lower_to_upper(l);
+}
+
+impl<T: Real, S: AsMatRef<Scalar = T>> Cholesky<S> {
+    /// Checks a right-hand-side block.
+    fn check_rhs(&self, b: MatRef<'_, T>) -> Result<()> {
+        expect_dim("cholesky solve: rows of B", self.dim(), b.nrows())?;
+        b.check_finite("B")
+    }
+
+    /// `B <- A^{-1} B` for `n x k` right-hand sides (any strides),
+    /// `2 n^2 k` flops.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch),
+    /// [`Error::NonFinite`](crate::Error::NonFinite); `B` is unchanged on
+    /// error.
+    pub fn solve_matrix_in_place(&self, mut b: MatMut<'_, T>) -> Result<()> {
+        self.check_rhs(b.rb())?;
+        forward(self.l(), &mut b);
+        backward(self.l(), &mut b);
+        Ok(())
+    }
+
+    /// `B <- L^{-1} B` (forward substitution), `n^2 k` flops.
+    ///
+    /// # Errors
+    /// As [`solve_matrix_in_place`](Self::solve_matrix_in_place).
+    pub fn solve_lower_matrix_in_place(&self, mut b: MatMut<'_, T>) -> Result<()> {
+        self.check_rhs(b.rb())?;
+        forward(self.l(), &mut b);
+        Ok(())
+    }
+
+    /// `B <- L^{-T} B` (backward substitution), `n^2 k` flops.
+    ///
+    /// # Errors
+    /// As [`solve_matrix_in_place`](Self::solve_matrix_in_place).
+    pub fn solve_upper_matrix_in_place(&self, mut b: MatMut<'_, T>) -> Result<()> {
+        self.check_rhs(b.rb())?;
+        backward(self.l(), &mut b);
+        Ok(())
+    }
+
+    /// `b <- A^{-1} b`, `2 n^2` flops.
+    ///
+    /// # Errors
+    /// As [`solve_matrix_in_place`](Self::solve_matrix_in_place).
+    pub fn solve_in_place(&self, b: &mut [T]) -> Result<()> {
+        self.solve_matrix_in_place(MatMut::from_column(b))
+    }
+
+    /// `b <- L^{-1} b`, `n^2` flops.
+    ///
+    /// # Errors
+    /// As [`solve_matrix_in_place`](Self::solve_matrix_in_place).
+    pub fn solve_lower_in_place(&self, b: &mut [T]) -> Result<()> {
+        self.solve_lower_matrix_in_place(MatMut::from_column(b))
+    }
+
+    /// `b <- L^{-T} b`, `n^2` flops.
+    ///
+    /// # Errors
+    /// As [`solve_matrix_in_place`](Self::solve_matrix_in_place).
+    pub fn solve_upper_in_place(&self, b: &mut [T]) -> Result<()> {
+        self.solve_upper_matrix_in_place(MatMut::from_column(b))
+    }
+
+    /// `log det A = 2 sum_i log l_ii`, `n` logarithms. Summing logarithms
+    /// cannot overflow where the determinant itself would.
+    pub fn log_det(&self) -> T {
+        let l = self.l();
+        let two = T::one() + T::one();
+        two * (0..self.dim()).map(|i| l.at(i, i).ln()).sum::<T>()
+    }
+
+    /// `out <- A^{-1}`, both triangles, `2 n^3 / 3` flops.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if `out`
+    /// is not `n x n`.
+    pub fn inverse_into(&self, mut out: MatMut<'_, T>) -> Result<()> {
+        self.copy_factor_into(&mut out)?;
+        invert_lower_in_place(&mut out);
+        Ok(())
+    }
+
+    /// `out <- L L^T` (the factored matrix, both triangles), `n^3 / 3` flops.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if `out`
+    /// is not `n x n`.
+    pub fn reconstruct_into(&self, mut out: MatMut<'_, T>) -> Result<()> {
+        let l = self.l();
+        let n = self.dim();
+        expect_dim("reconstruct: rows of out", n, out.nrows())?;
+        expect_dim("reconstruct: columns of out", n, out.ncols())?;
+        for i in 0..n {
+            for j in 0..=i {
+                let mut s = T::zero();
+                for k in 0..=j {
+                    s += l.at(i, k) * l.at(j, k);
+                }
+                *out.at_mut(i, j) = s;
+            }
+        }
+        mirror_lower_to_upper(&mut out);
+        Ok(())
+    }
+
+    /// Copies `L` (lower triangle) into `out`.
+    fn copy_factor_into(&self, out: &mut MatMut<'_, T>) -> Result<()> {
+        let l = self.l();
+        let n = self.dim();
+        expect_dim("rows of out", n, out.nrows())?;
+        expect_dim("columns of out", n, out.ncols())?;
+        for i in 0..n {
+            for j in 0..=i {
+                *out.at_mut(i, j) = l.at(i, j);
+            }
+        }
+        Ok(())
+    }
+
+    /// `y <- A x = L (L^T x)` in place on `y` (holding `x` on entry).
+    fn apply_in_place(&self, y: &mut [T]) {
+        let l = self.l();
+        let n = self.dim();
+        for i in 0..n {
+            let mut s = T::zero();
+            for k in i..n {
+                s += l.at(k, i) * y[k];
+            }
+            y[i] = s;
+        }
+        for i in (0..n).rev() {
+            let mut s = T::zero();
+            for k in 0..=i {
+                s += l.at(i, k) * y[k];
+            }
+            y[i] = s;
+        }
+    }
+}
+
+impl<T: Real, S: AsMatMut<Scalar = T>> Cholesky<S> {
+    /// Overwrites the factor with `A^{-1}` (both triangles) and gives the
+    /// storage back; `2 n^3 / 3` flops, no workspace.
+    pub fn invert_in_place(mut self) -> S {
+        invert_lower_in_place(&mut self.view_mut());
+        self.into_storage()
+    }
+}
+
+impl<T: Real, S: AsMatRef<Scalar = T>> LinearOperator<T> for Cholesky<S> {
+    fn nrows(&self) -> usize {
+        self.dim()
+    }
+    fn ncols(&self) -> usize {
+        self.dim()
+    }
+    /// `y <- L (L^T x)`, `2 n^2` flops.
+    fn apply(&self, x: &[T], y: &mut [T], _ws: &mut [T]) -> Result<()> {
+        expect_dim("apply: length of x", self.dim(), x.len())?;
+        expect_dim("apply: length of y", self.dim(), y.len())?;
+        y.copy_from_slice(x);
+        self.apply_in_place(y);
+        Ok(())
+    }
+    /// `A` is symmetric: same as [`apply`](LinearOperator::apply).
+    fn apply_transpose(&self, x: &[T], y: &mut [T], ws: &mut [T]) -> Result<()> {
+        self.apply(x, y, ws)
+    }
+}
+
+impl<T: Real, S: AsMatRef<Scalar = T>> Solve<T> for Cholesky<S> {
+    /// `b <- A^{-1} b`, no workspace.
+    fn solve_in_place(&self, b: &mut [T], _ws: &mut [T]) -> Result<()> {
+        Cholesky::solve_in_place(self, b)
+    }
+    fn solve_block_workspace_len(&self, _ncols: usize) -> usize {
+        0
+    }
+    fn solve_block_in_place(&self, b: MatMut<'_, T>, _ws: &mut [T]) -> Result<()> {
+        self.solve_matrix_in_place(b)
+    }
+}
+
+impl<T: Real, S: AsMatRef<Scalar = T>> LogDet<T> for Cholesky<S> {
+    /// `2 sum log l_ii`; never fails for a valid factor.
+    fn log_det(&self) -> Result<T> {
+        Ok(Cholesky::log_det(self))
+    }
+}

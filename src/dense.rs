@@ -1,0 +1,157 @@
+//! Dense products over views.
+
+use crate::error::{Result, expect_dim};
+use crate::kernel::{self, KC, MR, NR, Part};
+use crate::real::{Real, madd};
+use crate::simd::{FmaKernel, dispatch};
+use crate::view::{MatMut, MatRef, check_finite_slice};
+use crate::workspace::{Workspace, add};
+
+/// Workspace length of [`matmul`] for `C` of `m x n` and inner dimension
+/// `k`: the two packed operand blocks, `(ceil(m/8)*8 + ceil(n/6)*6) *
+/// min(k, 256)` elements.
+pub const fn matmul_workspace_len(m: usize, n: usize, k: usize) -> usize {
+    let kc = if k < KC { k } else { KC };
+    add(kernel::packed_len(m, kc, MR), kernel::packed_len(n, kc, NR))
+}
+
+/// `C <- alpha * A * B + beta * C`.
+///
+/// `A` is `m x k`, `B` is `k x n`, `C` is `m x n`; any strides (pass
+/// `a.transpose()` for `A^T`). When `beta == 0`, `C` is not read (so it may
+/// hold NaN). Cost `2 m n k` flops through a packed, register-blocked
+/// kernel; workspace [`matmul_workspace_len`]`(m, n, k)`.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on
+/// incompatible shapes, [`Error::NonFinite`](crate::Error::NonFinite) if
+/// `A`, `B` (or `C` when `beta != 0`) hold NaN or infinity,
+/// [`Error::WorkspaceTooSmall`](crate::Error::WorkspaceTooSmall). On error
+/// `C` is unchanged.
+///
+/// ```
+/// use gramkit::{MatMut, MatRef, dense::{matmul, matmul_workspace_len}};
+/// let a = [[1.0, 2.0], [3.0, 4.0]];
+/// let mut c = [[0.0; 2]; 2];
+/// let mut ws = vec![0.0; matmul_workspace_len(2, 2, 2)];
+/// let a = MatRef::from_array(&a);
+/// matmul(MatMut::from_array(&mut c), 1.0, a, a.transpose(), 0.0, &mut ws)?;
+/// assert_eq!(c, [[5.0, 11.0], [11.0, 25.0]]);
+/// # Ok::<(), gramkit::Error>(())
+/// ```
+pub fn matmul<T: Real>(
+    mut c: MatMut<'_, T>,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    ws: &mut [T],
+) -> Result<()> {
+    let (m, n) = c.shape();
+    let k = a.ncols();
+    expect_dim("matmul: rows of A vs rows of C", m, a.nrows())?;
+    expect_dim("matmul: rows of B vs columns of A", k, b.nrows())?;
+    expect_dim("matmul: columns of B vs columns of C", n, b.ncols())?;
+    check_finite_slice(&[alpha, beta], "matmul: alpha, beta")?;
+    a.check_finite("A")?;
+    b.check_finite("B")?;
+    if beta != T::zero() {
+        c.rb().check_finite("C")?;
+    }
+    let mut ws = Workspace::new(ws, matmul_workspace_len(m, n, k))?;
+    let kc = k.min(KC);
+    let ap = ws.take(kernel::packed_len(m, kc, MR))?;
+    let bp = ws.take(kernel::packed_len(n, kc, NR))?;
+    scale(&mut c, beta);
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    dispatch(Product {
+        c,
+        alpha,
+        a,
+        b,
+        ap,
+        bp,
+    });
+    Ok(())
+}
+
+/// `C <- beta * C`, writing zeros (not `0 * C`) when `beta == 0`.
+fn scale<T: Real>(c: &mut MatMut<'_, T>, beta: T) {
+    if beta == T::zero() {
+        c.fill(T::zero());
+    } else if beta != T::one() {
+        for i in 0..c.nrows() {
+            for j in 0..c.ncols() {
+                *c.at_mut(i, j) *= beta;
+            }
+        }
+    }
+}
+
+struct Product<'a, 'b, T> {
+    c: MatMut<'a, T>,
+    alpha: T,
+    a: MatRef<'a, T>,
+    b: MatRef<'a, T>,
+    ap: &'b mut [T],
+    bp: &'b mut [T],
+}
+
+impl<T: Real> FmaKernel for Product<'_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        let Product {
+            mut c,
+            alpha,
+            a,
+            b,
+            ap,
+            bp,
+        } = self;
+        let k = a.ncols();
+        for k0 in (0..k).step_by(KC) {
+            let kc = KC.min(k - k0);
+            // The shapes were checked by `matmul`, so these blocks exist.
+            let (Ok(ab), Ok(bb)) = (
+                a.submatrix(0, k0, a.nrows(), kc),
+                b.submatrix(k0, 0, kc, b.ncols()),
+            ) else {
+                return;
+            };
+            kernel::pack::<T, MR>(ab, ap);
+            kernel::pack::<T, NR>(bb.transpose(), bp);
+            kernel::gemm_packed::<T, FMA>(&mut c, alpha, ap, bp, kc, Part::Full);
+        }
+    }
+}
+
+/// `y <- A x` for a strided `A` (`m x n`); lengths already checked.
+pub(crate) fn gemv<T: Real>(a: MatRef<'_, T>, x: &[T], y: &mut [T]) {
+    for (i, yi) in y.iter_mut().enumerate().take(a.nrows()) {
+        *yi = match a.row_slice(i) {
+            Some(row) => dot(row, x),
+            None => (0..a.ncols()).fold(T::zero(), |s, j| madd::<T, false>(a.at(i, j), x[j], s)),
+        };
+    }
+}
+
+/// `x . y` with four partial sums (better accuracy and speed than one).
+#[inline]
+pub(crate) fn dot<T: Real>(x: &[T], y: &[T]) -> T {
+    let mut acc = [T::zero(); 4];
+    let (xc, xr) = x.as_chunks::<4>();
+    let (yc, yr) = y.as_chunks::<4>();
+    for (a, b) in xc.iter().zip(yc) {
+        for l in 0..4 {
+            acc[l] = madd::<T, false>(a[l], b[l], acc[l]);
+        }
+    }
+    let tail = xr
+        .iter()
+        .zip(yr)
+        .fold(T::zero(), |s, (&a, &b)| madd::<T, false>(a, b, s));
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}

@@ -1,0 +1,1 @@
+//! Symmetric eigensolver (stub: being written).

@@ -1,0 +1,778 @@
+//! Matrix views over caller buffers.
+//!
+//! A view is a shape (`nrows x ncols`) and two strides over a slice: entry
+//! `(i, j)` lives at `data[i * row_stride + j * col_stride]`. Row-major
+//! storage has `col_stride == 1`, column-major has `row_stride == 1`, and any
+//! other non-negative strides (a block of a larger matrix, a transpose) work
+//! the same way. Views never copy and never allocate.
+//!
+//! [`MatRef`] reads; [`MatMut`] also writes and, because writes through two
+//! positions that share memory would corrupt results, requires strides under
+//! which distinct positions never overlap.
+
+use crate::error::{Error, Result, expect_dim};
+use crate::real::Real;
+use core::fmt;
+
+/// Offset of the last entry of a non-empty `nrows x ncols` strided view.
+fn last_offset(nrows: usize, ncols: usize, rs: usize, cs: usize) -> Result<usize> {
+    let a = (nrows - 1).checked_mul(rs).ok_or(Error::SizeOverflow)?;
+    let b = (ncols - 1).checked_mul(cs).ok_or(Error::SizeOverflow)?;
+    a.checked_add(b).ok_or(Error::SizeOverflow)
+}
+
+/// Checks that a strided view fits in `len` elements.
+fn check_fits(len: usize, nrows: usize, ncols: usize, rs: usize, cs: usize) -> Result<()> {
+    if nrows == 0 || ncols == 0 {
+        return Ok(());
+    }
+    let needed = last_offset(nrows, ncols, rs, cs)? + 1;
+    if needed > len {
+        return Err(Error::DimensionMismatch {
+            what: "view data length",
+            expected: needed,
+            got: len,
+        });
+    }
+    Ok(())
+}
+
+/// Checks that distinct positions of a strided view map to distinct
+/// elements: along the dimension with the smaller stride the entries must
+/// be apart, and the larger stride must step over that dimension's extent.
+fn check_no_overlap(nrows: usize, ncols: usize, rs: usize, cs: usize) -> Result<()> {
+    let ((n_in, s_in), (n_out, s_out)) = if rs <= cs {
+        ((nrows, rs), (ncols, cs))
+    } else {
+        ((ncols, cs), (nrows, rs))
+    };
+    let inner_ok = n_in <= 1 || s_in >= 1;
+    let extent = (n_in.max(1) - 1).saturating_mul(s_in);
+    let outer_ok = n_out <= 1 || s_out > extent;
+    if inner_ok && outer_ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "strides",
+            requirement: "a mutable view's strides must not map two positions to one element",
+        })
+    }
+}
+
+/// Length `rows * cols` of a dense buffer, or [`Error::SizeOverflow`].
+fn dense_len(nrows: usize, ncols: usize) -> Result<usize> {
+    nrows.checked_mul(ncols).ok_or(Error::SizeOverflow)
+}
+
+/// Checks a sub-block request against a shape.
+fn check_block(
+    shape: (usize, usize),
+    row: usize,
+    col: usize,
+    nrows: usize,
+    ncols: usize,
+) -> Result<()> {
+    let row_end = row.checked_add(nrows).ok_or(Error::SizeOverflow)?;
+    let col_end = col.checked_add(ncols).ok_or(Error::SizeOverflow)?;
+    if row_end > shape.0 {
+        return Err(Error::DimensionMismatch {
+            what: "block row range end",
+            expected: shape.0,
+            got: row_end,
+        });
+    }
+    if col_end > shape.1 {
+        return Err(Error::DimensionMismatch {
+            what: "block column range end",
+            expected: shape.1,
+            got: col_end,
+        });
+    }
+    Ok(())
+}
+
+/// A read-only strided matrix view.
+///
+/// ```
+/// use gramkit::MatRef;
+/// let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+/// let a = MatRef::from_row_major(&data, 2, 3)?;
+/// assert_eq!(a.get(1, 0), Some(4.0));
+/// assert_eq!(a.transpose().get(0, 1), Some(4.0));
+/// let block = a.submatrix(0, 1, 2, 2)?;
+/// assert_eq!(block.get(1, 1), Some(6.0));
+/// # Ok::<(), gramkit::Error>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct MatRef<'a, T> {
+    data: &'a [T],
+    nrows: usize,
+    ncols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+/// A mutable strided matrix view whose positions never share memory.
+///
+/// ```
+/// use gramkit::MatMut;
+/// let mut data = [0.0f32; 6];
+/// let mut a = MatMut::from_col_major(&mut data, 2, 3)?;
+/// *a.get_mut(1, 2).unwrap() = 7.0;
+/// assert_eq!(data[5], 7.0);
+/// # Ok::<(), gramkit::Error>(())
+/// ```
+pub struct MatMut<'a, T> {
+    data: &'a mut [T],
+    nrows: usize,
+    ncols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a, T: Copy> MatRef<'a, T> {
+    /// Views `data` as a row-major `nrows x ncols` matrix.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] unless `data.len() == nrows * ncols`;
+    /// [`Error::SizeOverflow`] if that product overflows.
+    pub fn from_row_major(data: &'a [T], nrows: usize, ncols: usize) -> Result<Self> {
+        expect_dim(
+            "row-major data length",
+            dense_len(nrows, ncols)?,
+            data.len(),
+        )?;
+        Ok(Self {
+            data,
+            nrows,
+            ncols,
+            rs: ncols,
+            cs: 1,
+        })
+    }
+
+    /// Views `data` as a column-major `nrows x ncols` matrix.
+    ///
+    /// # Errors
+    /// As [`MatRef::from_row_major`].
+    pub fn from_col_major(data: &'a [T], nrows: usize, ncols: usize) -> Result<Self> {
+        expect_dim(
+            "column-major data length",
+            dense_len(nrows, ncols)?,
+            data.len(),
+        )?;
+        Ok(Self {
+            data,
+            nrows,
+            ncols,
+            rs: 1,
+            cs: nrows,
+        })
+    }
+
+    /// Views `data` with explicit strides: entry `(i, j)` is
+    /// `data[i * row_stride + j * col_stride]`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if the last entry lies beyond `data`;
+    /// [`Error::SizeOverflow`] if its offset overflows.
+    pub fn from_strided(
+        data: &'a [T],
+        nrows: usize,
+        ncols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Result<Self> {
+        check_fits(data.len(), nrows, ncols, row_stride, col_stride)?;
+        Ok(Self {
+            data,
+            nrows,
+            ncols,
+            rs: row_stride,
+            cs: col_stride,
+        })
+    }
+
+    /// Views a fixed-size array `[[T; C]; R]` (row-major) as an `R x C`
+    /// matrix. Infallible.
+    pub fn from_array<const R: usize, const C: usize>(a: &'a [[T; C]; R]) -> Self {
+        Self {
+            data: a.as_flattened(),
+            nrows: R,
+            ncols: C,
+            rs: C,
+            cs: 1,
+        }
+    }
+
+    /// Views a slice as an `n x 1` column vector.
+    pub fn from_column(data: &'a [T]) -> Self {
+        Self {
+            data,
+            nrows: data.len(),
+            ncols: 1,
+            rs: 1,
+            cs: 1,
+        }
+    }
+
+    /// Number of rows.
+    #[inline]
+    pub fn nrows(&self) -> usize {
+        self.nrows
+    }
+    /// Number of columns.
+    #[inline]
+    pub fn ncols(&self) -> usize {
+        self.ncols
+    }
+    /// `(nrows, ncols)`.
+    #[inline]
+    pub fn shape(&self) -> (usize, usize) {
+        (self.nrows, self.ncols)
+    }
+    /// Distance between vertically adjacent entries.
+    #[inline]
+    pub fn row_stride(&self) -> usize {
+        self.rs
+    }
+    /// Distance between horizontally adjacent entries.
+    #[inline]
+    pub fn col_stride(&self) -> usize {
+        self.cs
+    }
+    /// Entry `(i, j)`, or `None` outside the shape.
+    #[inline]
+    pub fn get(&self, i: usize, j: usize) -> Option<T> {
+        if i < self.nrows && j < self.ncols {
+            Some(self.data[i * self.rs + j * self.cs])
+        } else {
+            None
+        }
+    }
+    /// Entry `(i, j)`; the caller guarantees `i < nrows`, `j < ncols`.
+    #[inline(always)]
+    pub(crate) fn at(&self, i: usize, j: usize) -> T {
+        self.data[i * self.rs + j * self.cs]
+    }
+
+    /// The transpose, by swapping strides.
+    #[inline]
+    pub fn transpose(self) -> Self {
+        Self {
+            nrows: self.ncols,
+            ncols: self.nrows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+
+    /// The `nrows x ncols` block whose top-left entry is `(row, col)`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if the block does not fit.
+    pub fn submatrix(self, row: usize, col: usize, nrows: usize, ncols: usize) -> Result<Self> {
+        check_block(self.shape(), row, col, nrows, ncols)?;
+        let offset = if nrows == 0 || ncols == 0 {
+            0
+        } else {
+            row * self.rs + col * self.cs
+        };
+        Ok(Self {
+            data: &self.data[offset..],
+            nrows,
+            ncols,
+            ..self
+        })
+    }
+
+    /// Row `i` as a `1 x ncols` view.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if `i >= nrows`.
+    pub fn row(self, i: usize) -> Result<Self> {
+        self.submatrix(i, 0, 1, self.ncols)
+    }
+
+    /// Column `j` as an `nrows x 1` view.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if `j >= ncols`.
+    pub fn col(self, j: usize) -> Result<Self> {
+        self.submatrix(0, j, self.nrows, 1)
+    }
+
+    /// Row `i` as a slice when rows are contiguous (`col_stride == 1`).
+    pub fn row_slice(&self, i: usize) -> Option<&'a [T]> {
+        if i < self.nrows && (self.cs == 1 || self.ncols <= 1) {
+            let start = i * self.rs;
+            self.data.get(start..start + self.ncols)
+        } else {
+            None
+        }
+    }
+
+    /// Column `j` as a slice when columns are contiguous (`row_stride == 1`).
+    pub fn col_slice(&self, j: usize) -> Option<&'a [T]> {
+        self.transpose().row_slice(j)
+    }
+
+    /// Copies column `j` into `out` (length `nrows`).
+    pub(crate) fn copy_col_to(&self, j: usize, out: &mut [T]) {
+        for (i, o) in out.iter_mut().enumerate().take(self.nrows) {
+            *o = self.at(i, j);
+        }
+    }
+}
+
+impl<T: Real> MatRef<'_, T> {
+    /// First non-finite entry, as `Err(NonFinite)` naming `argument`.
+    pub(crate) fn check_finite(&self, argument: &'static str) -> Result<()> {
+        for i in 0..self.nrows {
+            for j in 0..self.ncols {
+                if !self.at(i, j).is_finite() {
+                    return Err(Error::NonFinite {
+                        argument,
+                        row: i,
+                        col: j,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Like [`MatRef::check_finite`], over the lower triangle only.
+    pub(crate) fn check_finite_lower(&self, argument: &'static str) -> Result<()> {
+        for i in 0..self.nrows {
+            for j in 0..=i.min(self.ncols.saturating_sub(1)) {
+                if self.ncols > 0 && !self.at(i, j).is_finite() {
+                    return Err(Error::NonFinite {
+                        argument,
+                        row: i,
+                        col: j,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails unless the view is square; returns its order.
+    pub(crate) fn square_order(&self, what: &'static str) -> Result<usize> {
+        expect_dim(what, self.nrows, self.ncols)?;
+        Ok(self.nrows)
+    }
+}
+
+/// First non-finite entry of a vector, as `Err(NonFinite)` naming `argument`.
+pub(crate) fn check_finite_slice<T: Real>(x: &[T], argument: &'static str) -> Result<()> {
+    match x.iter().position(|v| !v.is_finite()) {
+        Some(row) => Err(Error::NonFinite {
+            argument,
+            row,
+            col: 0,
+        }),
+        None => Ok(()),
+    }
+}
+
+impl<'a, T: Copy> MatMut<'a, T> {
+    /// Views `data` as a row-major `nrows x ncols` matrix.
+    ///
+    /// # Errors
+    /// As [`MatRef::from_row_major`].
+    pub fn from_row_major(data: &'a mut [T], nrows: usize, ncols: usize) -> Result<Self> {
+        expect_dim(
+            "row-major data length",
+            dense_len(nrows, ncols)?,
+            data.len(),
+        )?;
+        Ok(Self {
+            data,
+            nrows,
+            ncols,
+            rs: ncols,
+            cs: 1,
+        })
+    }
+
+    /// Views `data` as a column-major `nrows x ncols` matrix.
+    ///
+    /// # Errors
+    /// As [`MatRef::from_row_major`].
+    pub fn from_col_major(data: &'a mut [T], nrows: usize, ncols: usize) -> Result<Self> {
+        expect_dim(
+            "column-major data length",
+            dense_len(nrows, ncols)?,
+            data.len(),
+        )?;
+        Ok(Self {
+            data,
+            nrows,
+            ncols,
+            rs: 1,
+            cs: nrows,
+        })
+    }
+
+    /// Views `data` with explicit strides.
+    ///
+    /// # Errors
+    /// As [`MatRef::from_strided`], and [`Error::InvalidParameter`] if two
+    /// positions would share an element.
+    pub fn from_strided(
+        data: &'a mut [T],
+        nrows: usize,
+        ncols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Result<Self> {
+        check_fits(data.len(), nrows, ncols, row_stride, col_stride)?;
+        check_no_overlap(nrows, ncols, row_stride, col_stride)?;
+        Ok(Self {
+            data,
+            nrows,
+            ncols,
+            rs: row_stride,
+            cs: col_stride,
+        })
+    }
+
+    /// Views a fixed-size array `[[T; C]; R]` (row-major) as an `R x C`
+    /// matrix. Infallible.
+    pub fn from_array<const R: usize, const C: usize>(a: &'a mut [[T; C]; R]) -> Self {
+        Self {
+            data: a.as_flattened_mut(),
+            nrows: R,
+            ncols: C,
+            rs: C,
+            cs: 1,
+        }
+    }
+
+    /// Views a slice as an `n x 1` column vector.
+    pub fn from_column(data: &'a mut [T]) -> Self {
+        let n = data.len();
+        Self {
+            data,
+            nrows: n,
+            ncols: 1,
+            rs: 1,
+            cs: 1,
+        }
+    }
+
+    /// Number of rows.
+    #[inline]
+    pub fn nrows(&self) -> usize {
+        self.nrows
+    }
+    /// Number of columns.
+    #[inline]
+    pub fn ncols(&self) -> usize {
+        self.ncols
+    }
+    /// `(nrows, ncols)`.
+    #[inline]
+    pub fn shape(&self) -> (usize, usize) {
+        (self.nrows, self.ncols)
+    }
+    /// Distance between vertically adjacent entries.
+    #[inline]
+    pub fn row_stride(&self) -> usize {
+        self.rs
+    }
+    /// Distance between horizontally adjacent entries.
+    #[inline]
+    pub fn col_stride(&self) -> usize {
+        self.cs
+    }
+
+    /// A read-only view of the same entries.
+    #[inline]
+    pub fn rb(&self) -> MatRef<'_, T> {
+        MatRef {
+            data: self.data,
+            nrows: self.nrows,
+            ncols: self.ncols,
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
+
+    /// A shorter-lived mutable view of the same entries.
+    #[inline]
+    pub fn rb_mut(&mut self) -> MatMut<'_, T> {
+        MatMut {
+            data: self.data,
+            nrows: self.nrows,
+            ncols: self.ncols,
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
+
+    /// Gives up mutability, keeping the lifetime.
+    #[inline]
+    pub fn into_ref(self) -> MatRef<'a, T> {
+        MatRef {
+            data: self.data,
+            nrows: self.nrows,
+            ncols: self.ncols,
+            rs: self.rs,
+            cs: self.cs,
+        }
+    }
+
+    /// Entry `(i, j)`, or `None` outside the shape.
+    #[inline]
+    pub fn get(&self, i: usize, j: usize) -> Option<T> {
+        self.rb().get(i, j)
+    }
+
+    /// Mutable reference to entry `(i, j)`, or `None` outside the shape.
+    #[inline]
+    pub fn get_mut(&mut self, i: usize, j: usize) -> Option<&mut T> {
+        if i < self.nrows && j < self.ncols {
+            Some(&mut self.data[i * self.rs + j * self.cs])
+        } else {
+            None
+        }
+    }
+
+    /// Entry `(i, j)`; the caller guarantees it is inside the shape.
+    #[inline(always)]
+    pub(crate) fn at(&self, i: usize, j: usize) -> T {
+        self.data[i * self.rs + j * self.cs]
+    }
+
+    /// Mutable entry `(i, j)`; the caller guarantees it is inside the shape.
+    #[inline(always)]
+    pub(crate) fn at_mut(&mut self, i: usize, j: usize) -> &mut T {
+        &mut self.data[i * self.rs + j * self.cs]
+    }
+
+    /// The transpose, by swapping strides.
+    #[inline]
+    pub fn transpose(self) -> Self {
+        Self {
+            nrows: self.ncols,
+            ncols: self.nrows,
+            rs: self.cs,
+            cs: self.rs,
+            data: self.data,
+        }
+    }
+
+    /// The mutable `nrows x ncols` block at `(row, col)`, consuming `self`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if the block does not fit.
+    pub fn into_submatrix(
+        self,
+        row: usize,
+        col: usize,
+        nrows: usize,
+        ncols: usize,
+    ) -> Result<Self> {
+        check_block(self.shape(), row, col, nrows, ncols)?;
+        let offset = if nrows == 0 || ncols == 0 {
+            0
+        } else {
+            row * self.rs + col * self.cs
+        };
+        Ok(Self {
+            data: &mut self.data[offset..],
+            nrows,
+            ncols,
+            rs: self.rs,
+            cs: self.cs,
+        })
+    }
+
+    /// The mutable `nrows x ncols` block at `(row, col)`, borrowing `self`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if the block does not fit.
+    pub fn submatrix_mut(
+        &mut self,
+        row: usize,
+        col: usize,
+        nrows: usize,
+        ncols: usize,
+    ) -> Result<MatMut<'_, T>> {
+        self.rb_mut().into_submatrix(row, col, nrows, ncols)
+    }
+
+    /// Row `i` as a mutable slice when rows are contiguous (`col_stride == 1`).
+    pub fn row_slice_mut(&mut self, i: usize) -> Option<&mut [T]> {
+        if i < self.nrows && (self.cs == 1 || self.ncols <= 1) {
+            let start = i * self.rs;
+            self.data.get_mut(start..start + self.ncols)
+        } else {
+            None
+        }
+    }
+
+    /// Sets every entry to `value`.
+    pub fn fill(&mut self, value: T) {
+        for i in 0..self.nrows {
+            for j in 0..self.ncols {
+                *self.at_mut(i, j) = value;
+            }
+        }
+    }
+
+    /// Copies `src` into `self`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if the shapes differ.
+    pub fn copy_from(&mut self, src: MatRef<'_, T>) -> Result<()> {
+        expect_dim("copy rows", self.nrows, src.nrows)?;
+        expect_dim("copy columns", self.ncols, src.ncols)?;
+        for i in 0..self.nrows {
+            for j in 0..self.ncols {
+                *self.at_mut(i, j) = src.at(i, j);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `x` into column `j`; the caller guarantees the lengths.
+    pub(crate) fn set_col_from(&mut self, j: usize, x: &[T]) {
+        for (i, &v) in x.iter().enumerate().take(self.nrows) {
+            *self.at_mut(i, j) = v;
+        }
+    }
+}
+
+impl<'a, T: Copy> From<MatMut<'a, T>> for MatRef<'a, T> {
+    fn from(m: MatMut<'a, T>) -> Self {
+        m.into_ref()
+    }
+}
+
+fn fmt_view<T: fmt::Debug + Copy>(
+    m: MatRef<'_, T>,
+    name: &str,
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    writeln!(f, "{name} {}x{} [", m.nrows, m.ncols)?;
+    for i in 0..m.nrows {
+        f.write_str("  ")?;
+        f.debug_list()
+            .entries((0..m.ncols).map(|j| m.at(i, j)))
+            .finish()?;
+        f.write_str("\n")?;
+    }
+    f.write_str("]")
+}
+
+impl<T: fmt::Debug + Copy> fmt::Debug for MatRef<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_view(*self, "MatRef", f)
+    }
+}
+
+impl<T: fmt::Debug + Copy> fmt::Debug for MatMut<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_view(self.rb(), "MatMut", f)
+    }
+}
+
+impl<T: PartialEq + Copy> PartialEq for MatRef<'_, T> {
+    /// Same shape and equal entries (strides may differ).
+    fn eq(&self, other: &Self) -> bool {
+        self.shape() == other.shape()
+            && (0..self.nrows).all(|i| (0..self.ncols).all(|j| self.at(i, j) == other.at(i, j)))
+    }
+}
+
+#[cfg(feature = "approx")]
+mod approx_impls {
+    use super::MatRef;
+    use crate::real::Real;
+    use approx::{AbsDiffEq, RelativeEq};
+
+    impl<T: Real + AbsDiffEq<Epsilon = T>> AbsDiffEq for MatRef<'_, T> {
+        type Epsilon = T;
+        fn default_epsilon() -> T {
+            T::default_epsilon()
+        }
+        /// Same shape and every pair of entries within `epsilon`.
+        fn abs_diff_eq(&self, other: &Self, epsilon: T) -> bool {
+            self.shape() == other.shape()
+                && (0..self.nrows).all(|i| {
+                    (0..self.ncols).all(|j| self.at(i, j).abs_diff_eq(&other.at(i, j), epsilon))
+                })
+        }
+    }
+
+    impl<T: Real + RelativeEq<Epsilon = T>> RelativeEq for MatRef<'_, T> {
+        fn default_max_relative() -> T {
+            T::default_max_relative()
+        }
+        /// Same shape and every pair of entries relatively equal.
+        fn relative_eq(&self, other: &Self, epsilon: T, max_relative: T) -> bool {
+            self.shape() == other.shape()
+                && (0..self.nrows).all(|i| {
+                    (0..self.ncols).all(|j| {
+                        self.at(i, j)
+                            .relative_eq(&other.at(i, j), epsilon, max_relative)
+                    })
+                })
+        }
+    }
+}
+
+/// Storage that can be viewed as a matrix: views, fixed arrays
+/// `[[T; C]; R]` and (with `std`) owned matrices. Structured types such as
+/// [`Cholesky`](crate::cholesky::Cholesky) are generic over it, so the
+/// fixed-size and view paths share one implementation.
+pub trait AsMatRef {
+    /// The scalar type.
+    type Scalar: Real;
+    /// A read-only view of the storage.
+    fn as_mat_ref(&self) -> MatRef<'_, Self::Scalar>;
+}
+
+/// Storage that can be viewed mutably.
+pub trait AsMatMut: AsMatRef {
+    /// A mutable view of the storage.
+    fn as_mat_mut(&mut self) -> MatMut<'_, Self::Scalar>;
+}
+
+impl<T: Real> AsMatRef for MatRef<'_, T> {
+    type Scalar = T;
+    fn as_mat_ref(&self) -> MatRef<'_, T> {
+        *self
+    }
+}
+
+impl<T: Real> AsMatRef for MatMut<'_, T> {
+    type Scalar = T;
+    fn as_mat_ref(&self) -> MatRef<'_, T> {
+        self.rb()
+    }
+}
+
+impl<T: Real> AsMatMut for MatMut<'_, T> {
+    fn as_mat_mut(&mut self) -> MatMut<'_, T> {
+        self.rb_mut()
+    }
+}
+
+impl<T: Real, const R: usize, const C: usize> AsMatRef for [[T; C]; R] {
+    type Scalar = T;
+    fn as_mat_ref(&self) -> MatRef<'_, T> {
+        MatRef::from_array(self)
+    }
+}
+
+impl<T: Real, const R: usize, const C: usize> AsMatMut for [[T; C]; R] {
+    fn as_mat_mut(&mut self) -> MatMut<'_, T> {
+        MatMut::from_array(self)
+    }
+}
