@@ -48,6 +48,9 @@ pub(crate) mod workspace;
 #[cfg(feature = "std")]
 pub mod host;
 
+#[cfg(feature = "std")]
+pub use host::Matrix;
+
 pub use error::{Error, Result};
 pub use real::Real;
 pub use view::{AsMatMut, AsMatRef, MatMut, MatRef};

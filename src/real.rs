@@ -43,7 +43,7 @@ pub trait Real:
     /// Converts from `f64`, rounding to nearest.
     fn from_f64(x: f64) -> Self;
     /// Converts to `f64` (exact for both types).
-    fn to_f64(self) -> f64;
+    fn as_f64(self) -> f64;
     /// Converts a count or index, rounding to nearest.
     fn from_usize(n: usize) -> Self;
 }
@@ -55,7 +55,7 @@ impl Real for f64 {
         x
     }
     #[inline(always)]
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self
     }
     #[inline(always)]
@@ -71,7 +71,7 @@ impl Real for f32 {
         x as f32
     }
     #[inline(always)]
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self as f64
     }
     #[inline(always)]

@@ -55,9 +55,3 @@ pub(crate) const fn mul(a: usize, b: usize) -> usize {
 pub(crate) const fn add(a: usize, b: usize) -> usize {
     a.saturating_add(b)
 }
-
-/// `a * b` or [`Error::SizeOverflow`].
-#[inline]
-pub(crate) fn checked_mul(a: usize, b: usize) -> Result<usize> {
-    a.checked_mul(b).ok_or(Error::SizeOverflow)
-}

@@ -1,2 +1,7 @@
-//! Host-side layer (feature `std`): owned matrices and convenience APIs on
-//! top of the allocation-free core.
+//! Host-side layer (feature `std`): owned matrices and conveniences that
+//! allocate, built on the allocation-free core. Nothing in the core depends
+//! on this module.
+
+mod matrix;
+
+pub use matrix::Matrix;
