@@ -548,6 +548,12 @@ impl<'a, T: Copy> MatMut<'a, T> {
         self.data[i * self.rs + j * self.cs]
     }
 
+    /// The underlying slice and strides `(data, row_stride, col_stride)`.
+    #[inline(always)]
+    pub(crate) fn raw_mut(&mut self) -> (&mut [T], usize, usize) {
+        (self.data, self.rs, self.cs)
+    }
+
     /// Mutable entry `(i, j)`; the caller guarantees it is inside the shape.
     #[inline(always)]
     pub(crate) fn at_mut(&mut self, i: usize, j: usize) -> &mut T {

@@ -33,32 +33,107 @@ pub(crate) const fn blocked_workspace_len(n: usize) -> usize {
     add(panels, add(kernel::packed_len(nb, nb, NR), nb))
 }
 
-/// Unblocked left-looking (Crout) factorization of the lower triangle,
-/// `n^3 / 3` flops, no workspace.
+/// Unblocked factorization of the lower triangle, `n^3 / 3` flops, no
+/// workspace. Contiguous layouts run on slices (no index arithmetic in the
+/// inner loops, which the compiler then vectorizes and, for fixed sizes,
+/// unrolls): row-major by dot products of rows, column-major as the
+/// upper-triangular factorization `U^T U` of the row-major transpose by row
+/// updates. Other strides take the indexed path.
 #[inline(always)]
 pub(crate) fn factor_unblocked<T: Real>(a: &mut MatMut<'_, T>) -> Result<()> {
     let n = a.nrows();
+    let (data, rs, cs) = a.raw_mut();
+    if cs == 1 {
+        factor_rows_lower(data, rs, n)
+    } else if rs == 1 {
+        factor_rows_upper(data, cs, n)
+    } else {
+        factor_strided(a)
+    }
+}
+
+/// Row `i` of a row-major buffer with row stride `ld`, columns `c0..c1`.
+#[inline(always)]
+fn row<T>(data: &[T], ld: usize, i: usize, c0: usize, c1: usize) -> &[T] {
+    &data[i * ld + c0..i * ld + c1]
+}
+
+/// Left-looking row-major lower factorization:
+/// `l_ij = (a_ij - L[i, ..j] . L[j, ..j]) / l_jj`.
+#[inline(always)]
+fn factor_rows_lower<T: Real>(data: &mut [T], ld: usize, n: usize) -> Result<()> {
     for j in 0..n {
-        let mut d = a.at(j, j);
-        for k in 0..j {
-            let l = a.at(j, k);
-            d -= l * l;
+        let lj = row(data, ld, j, 0, j);
+        let d = data[j * ld + j] - dot_plain(lj, lj);
+        if !(d > T::zero()) {
+            return Err(Error::NotPositiveDefinite { pivot: j });
         }
+        let ljj = d.sqrt();
+        data[j * ld + j] = ljj;
+        for i in j + 1..n {
+            let s = dot_plain(row(data, ld, i, 0, j), row(data, ld, j, 0, j));
+            data[i * ld + j] = (data[i * ld + j] - s) / ljj;
+        }
+    }
+    Ok(())
+}
+
+/// Right-looking row-major upper factorization `A = U^T U`: scale row `j`
+/// by `1 / u_jj`, then `A[i, i..] -= u_ji U[j, i..]` for `i > j`.
+#[inline(always)]
+fn factor_rows_upper<T: Real>(data: &mut [T], ld: usize, n: usize) -> Result<()> {
+    for j in 0..n {
+        let d = data[j * ld + j];
+        if !(d > T::zero()) {
+            return Err(Error::NotPositiveDefinite { pivot: j });
+        }
+        let ujj = d.sqrt();
+        data[j * ld + j] = ujj;
+        for u in &mut data[j * ld + j + 1..j * ld + n] {
+            *u = *u / ujj;
+        }
+        let (head, tail) = data.split_at_mut(((j + 1) * ld).min(data.len()));
+        let uj = &head[j * ld..j * ld + n];
+        for i in j + 1..n {
+            let uji = uj[i];
+            let ri = &mut tail[(i - j - 1) * ld + i..(i - j - 1) * ld + n];
+            for (x, &y) in ri.iter_mut().zip(&uj[i..]) {
+                *x -= uji * y;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Right-looking factorization through indexed access, for any strides.
+#[inline(always)]
+fn factor_strided<T: Real>(a: &mut MatMut<'_, T>) -> Result<()> {
+    let n = a.nrows();
+    for j in 0..n {
+        let d = a.at(j, j);
         if !(d > T::zero()) {
             return Err(Error::NotPositiveDefinite { pivot: j });
         }
         let ljj = d.sqrt();
         *a.at_mut(j, j) = ljj;
-        let inv = ljj.recip();
         for i in j + 1..n {
-            let mut s = a.at(i, j);
-            for k in 0..j {
-                s -= a.at(i, k) * a.at(j, k);
+            *a.at_mut(i, j) = a.at(i, j) / ljj;
+        }
+        for i in j + 1..n {
+            let lij = a.at(i, j);
+            for k in j + 1..=i {
+                let lkj = a.at(k, j);
+                *a.at_mut(i, k) -= lij * lkj;
             }
-            *a.at_mut(i, j) = s * inv;
         }
     }
     Ok(())
+}
+
+/// `x . y` as a plain sequential sum (fixed sizes unroll it completely).
+#[inline(always)]
+fn dot_plain<T: Real>(x: &[T], y: &[T]) -> T {
+    x.iter().zip(y).fold(T::zero(), |s, (&a, &b)| s + a * b)
 }
 
 /// The blocked factorization as a [`FmaKernel`] for runtime dispatch.
