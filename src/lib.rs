@@ -29,6 +29,11 @@
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+// Pivots are tested as `!(d > 0)` so that NaN fails the test too.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+// Index loops mirror the formulas (`a[i][k] * a[j][k]`); iterator chains over
+// several strided arrays would hide them.
+#![allow(clippy::needless_range_loop)]
 
 #[cfg(feature = "std")]
 extern crate std;
@@ -52,5 +57,10 @@ pub mod host;
 pub use host::Matrix;
 
 pub use error::{Error, Result};
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub use real::Real;
 pub use view::{AsMatMut, AsMatRef, MatMut, MatRef};

@@ -206,7 +206,7 @@ pub const fn conjugate_gradient_workspace_len(n: usize, op_ws: usize, precond_ws
 ///
 /// ```
 /// use gramkit::{MatRef, op::{conjugate_gradient, conjugate_gradient_workspace_len, CgOptions}};
-/// let a = [[4.0, 1.0], [1.0, 3.0]];
+/// let a = [[4.0f64, 1.0], [1.0, 3.0]];
 /// let a = MatRef::from_array(&a);
 /// let b = [1.0, 2.0];
 /// let mut x = [0.0; 2];

@@ -90,7 +90,7 @@ fn factor_rows_upper<T: Real>(data: &mut [T], ld: usize, n: usize) -> Result<()>
         let ujj = d.sqrt();
         data[j * ld + j] = ujj;
         for u in &mut data[j * ld + j + 1..j * ld + n] {
-            *u = *u / ujj;
+            *u /= ujj;
         }
         let (head, tail) = data.split_at_mut(((j + 1) * ld).min(data.len()));
         let uj = &head[j * ld..j * ld + n];

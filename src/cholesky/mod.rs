@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use gramkit::{MatMut, cholesky::{cholesky_in_place, cholesky_in_place_workspace_len}};
-//! let mut a = [4.0, 2.0, 2.0, 3.0];
+//! let mut a = [4.0f64, 2.0, 2.0, 3.0];
 //! let mut ws = [0.0; cholesky_in_place_workspace_len(2)];
 //! let chol = cholesky_in_place(MatMut::from_row_major(&mut a, 2, 2)?, &mut ws)?;
 //! let mut b = [2.0, 1.0];
@@ -152,11 +152,10 @@ pub fn cholesky_into<'a, T: Real>(
     Ok(Cholesky { l })
 }
 
-/// Factors the lower triangle in place: blocked when `pack` is long enough,
-/// unblocked otherwise (the fixed-size path passes no packing space).
+/// Factors the lower triangle in place: unblocked for small orders,
+/// blocked (with `pack` of [`blocked_workspace_len`]) otherwise.
 pub(crate) fn factor_lower<T: Real>(a: &mut MatMut<'_, T>, pack: &mut [T]) -> Result<()> {
-    let n = a.nrows();
-    if n <= UNBLOCKED_MAX || pack.len() < blocked_workspace_len(n) {
+    if a.nrows() <= UNBLOCKED_MAX {
         factor_unblocked(a)
     } else {
         dispatch(Blocked { a, ws: pack })
@@ -184,6 +183,7 @@ fn restore_lower_from_upper<T: Real>(a: &mut MatMut<'_, T>, diag: &[T]) {
 }
 
 /// `a[i][j] <- 0` for `j > i`.
+#[inline(always)]
 fn zero_upper<T: Real>(a: &mut MatMut<'_, T>) {
     for i in 0..a.nrows() {
         for j in i + 1..a.ncols() {
@@ -253,7 +253,8 @@ impl<T: Real, const N: usize> Cholesky<[[T; N]; N]> {
         MatRef::from_array(a).check_finite_lower("A")?;
         let mut l = *a;
         let mut v = MatMut::from_array(&mut l);
-        factor_lower(&mut v, &mut [])?;
+        // Inlined here so that the loops see the constant order `N`.
+        factor_unblocked(&mut v)?;
         zero_upper(&mut v);
         Ok(Self { l })
     }
