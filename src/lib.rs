@@ -48,6 +48,9 @@ pub mod view;
 
 pub(crate) mod kernel;
 pub(crate) mod simd;
+
+#[doc(hidden)]
+pub use simd::force_portable_kernels;
 pub(crate) mod workspace;
 
 #[cfg(feature = "std")]

@@ -8,6 +8,19 @@
 //! count. Results may differ in the last bits between the two paths, as with
 //! any BLAS.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by [`force_portable_kernels`]: skip the runtime-selected path.
+static PORTABLE_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// Forces (or stops forcing) the portable kernels even where the CPU has
+/// AVX2 and FMA, so tests can check both code paths on one machine. Affects
+/// the whole process; not for production use.
+#[doc(hidden)]
+pub fn force_portable_kernels(on: bool) {
+    PORTABLE_ONLY.store(on, Ordering::Relaxed);
+}
+
 /// A computation whose hot loops take the `FMA` switch.
 ///
 /// Implementations must mark `run` `#[inline(always)]`, and keep every hot
@@ -28,7 +41,10 @@ const COMPILED_FMA: bool =
 pub(crate) fn dispatch<K: FmaKernel>(kernel: K) -> K::Output {
     #[cfg(all(feature = "std", target_arch = "x86_64", not(target_feature = "fma")))]
     {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        if !PORTABLE_ONLY.load(Ordering::Relaxed)
+            && std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+        {
             // SAFETY: `run_avx2_fma` only requires the CPU to support AVX2 and
             // FMA, which was checked just above.
             #[allow(unsafe_code)]
