@@ -29,11 +29,6 @@
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
-// Pivots are tested as `!(d > 0)` so that NaN fails the test too.
-#![allow(clippy::neg_cmp_op_on_partial_ord)]
-// Index loops mirror the formulas (`a[i][k] * a[j][k]`); iterator chains over
-// several strided arrays would hide them.
-#![allow(clippy::needless_range_loop)]
 
 #[cfg(feature = "std")]
 extern crate std;

@@ -1,1 +1,0 @@
-//! Symmetric eigensolver (stub: being written).
