@@ -66,6 +66,13 @@ pub enum Error {
     /// A size computation (`rows * cols`, a workspace length) overflows
     /// `usize`.
     SizeOverflow,
+    /// A result is too large to represent in the scalar type (e.g. an
+    /// eigenvalue of a matrix whose entries are near the largest finite
+    /// value). Returned instead of an infinity.
+    Overflow {
+        /// What overflowed.
+        what: &'static str,
+    },
     /// An iterative solver met a direction of non-positive curvature: the
     /// operator (or preconditioner) is not symmetric positive definite.
     NotPositiveDefiniteOperator {
@@ -108,6 +115,7 @@ impl fmt::Display for Error {
                 write!(f, "invalid parameter `{name}`: {requirement}")
             }
             Error::SizeOverflow => write!(f, "size computation overflows usize"),
+            Error::Overflow { what } => write!(f, "{what} is too large to represent"),
             Error::NotPositiveDefiniteOperator { iteration } => write!(
                 f,
                 "operator is not symmetric positive definite (non-positive curvature at iteration {iteration})"

@@ -37,10 +37,9 @@ impl<T: Real, S: AsMatMut<Scalar = T>> Cholesky<S> {
     /// Checked before the factor is touched, which is then unchanged:
     /// - [`Error::DimensionMismatch`] if `x.len() != n`;
     /// - [`Error::WorkspaceTooSmall`];
-    /// - [`Error::NonFinite`] (argument `"x"`) for a non-finite `x`, or
-    ///   (argument `"L L^T + x x^T"`, `row == col == i`) when a diagonal
-    ///   entry `a_ii + x_i^2` of the result is too large to represent (its
-    ///   square root above half the largest finite value).
+    /// - [`Error::NonFinite`] for a non-finite `x`;
+    /// - [`Error::Overflow`] when a row of the result is too large to
+    ///   represent (its norm above half the largest finite value).
     ///
     /// ```
     /// use gramkit::{MatMut, cholesky::{cholesky_in_place, cholesky_update_workspace_len}};
@@ -133,10 +132,8 @@ fn check_update_range<T: Real>(l: MatRef<'_, T>, x: &[T]) -> Result<()> {
         // Cheap bound first: the norm is at most m sqrt(i + 2).
         let quick = m * T::from_usize(i + 2).sqrt() <= limit;
         if !(quick || scaled_norm(row) <= limit) {
-            return Err(Error::NonFinite {
-                argument: "L L^T + x x^T",
-                row: i,
-                col: i,
+            return Err(Error::Overflow {
+                what: "a row of the updated factor",
             });
         }
     }

@@ -37,7 +37,7 @@ mod tridiag;
 #[cfg(test)]
 mod tests;
 
-use crate::error::{Result, expect_dim};
+use crate::error::{Error, Result, expect_dim};
 use crate::real::Real;
 use crate::simd::dispatch;
 use crate::view::{MatMut, MatRef};
@@ -98,8 +98,7 @@ pub const fn symmetric_eigen_workspace_len(n: usize, with_vectors: bool) -> usiz
 /// `n x n` with any strides and receives the orthonormal eigenvectors as
 /// columns, column `j` belonging to `values[j]`. Computed eigenpairs
 /// satisfy `|A V - V diag(values)| = O(n eps |A|)` and
-/// `|V^T V - I| = O(n eps)`; eigenvalues that are not representable (above
-/// the largest finite number) come back infinite.
+/// `|V^T V - I| = O(n eps)`.
 ///
 /// Cost: about `8 n^3` flops with vectors and `4/3 n^3` without (see the
 /// [module documentation](self) for the algorithm); `n <= 8` takes cyclic
@@ -113,7 +112,9 @@ pub const fn symmetric_eigen_workspace_len(n: usize, with_vectors: bool) -> usiz
 ///   `a` holds NaN or infinity (checked before any work);
 /// - [`Error::NoConvergence`](crate::Error::NoConvergence) if the iteration
 ///   cap is reached (30 QR sweeps per eigenvalue, 50 Jacobi sweeps), which
-///   does not happen for finite input in practice.
+///   does not happen for finite input in practice;
+/// - [`Error::Overflow`](crate::Error::Overflow) if an eigenvalue exceeds the
+///   largest finite value (possible only for entries near it).
 ///
 /// On error `values` and `vectors` hold unspecified contents (nothing is
 /// written for the first three).
@@ -275,6 +276,11 @@ fn compute<T: Real>(
     }
     for w in values.iter_mut() {
         *w /= sigma;
+    }
+    if values.iter().any(|w| !w.is_finite()) {
+        return Err(Error::Overflow {
+            what: "an eigenvalue",
+        });
     }
     Ok(())
 }
