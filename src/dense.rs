@@ -8,11 +8,18 @@ use crate::view::{MatMut, MatRef, check_finite_slice};
 use crate::workspace::{Workspace, add};
 
 /// Workspace length of [`matmul`] for `C` of `m x n` and inner dimension
-/// `k`: the two packed operand blocks, `(ceil(m/8)*8 + ceil(n/6)*6) *
-/// min(k, 256)` elements.
+/// `k`: the two packed operand blocks, about `(m + n) * min(k, 256)`
+/// elements (each side rounded up to whole micro-panels).
 pub const fn matmul_workspace_len(m: usize, n: usize, k: usize) -> usize {
     let kc = if k < KC { k } else { KC };
-    add(kernel::packed_len(m, kc, MR), kernel::packed_len(n, kc, NR))
+    add(panel_len(m, kc), panel_len(n, kc))
+}
+
+/// Packed length of `rows x kc` as either kind of micro-panel.
+const fn panel_len(rows: usize, kc: usize) -> usize {
+    let a = kernel::packed_len(rows, kc, MR);
+    let b = kernel::packed_len(rows, kc, NR);
+    if a > b { a } else { b }
 }
 
 /// `C <- alpha * A * B + beta * C`.
@@ -60,20 +67,33 @@ pub fn matmul<T: Real>(
     }
     let mut ws = Workspace::new(ws, matmul_workspace_len(m, n, k))?;
     let kc = k.min(KC);
-    let ap = ws.take(kernel::packed_len(m, kc, MR))?;
-    let bp = ws.take(kernel::packed_len(n, kc, NR))?;
+    let ap = ws.take(panel_len(m, kc))?;
+    let bp = ws.take(panel_len(n, kc))?;
     scale(&mut c, beta);
     if m == 0 || n == 0 {
         return Ok(());
     }
-    dispatch(Product {
-        c,
-        alpha,
-        a,
-        b,
-        ap,
-        bp,
-    });
+    // The kernel stores whole tiles fastest into contiguous columns: for a
+    // row-major `C`, compute `C^T = B^T A^T` instead.
+    if c.col_stride() == 1 && c.row_stride() != 1 {
+        dispatch(Product {
+            c: c.transpose(),
+            alpha,
+            a: b.transpose(),
+            b: a.transpose(),
+            ap: bp,
+            bp: ap,
+        });
+    } else {
+        dispatch(Product {
+            c,
+            alpha,
+            a,
+            b,
+            ap,
+            bp,
+        });
+    }
     Ok(())
 }
 

@@ -75,12 +75,25 @@ pub(crate) enum Part {
     Full,
     /// Only `i >= j` (the result is symmetric; its upper part is not stored).
     Lower,
+    /// Only `i <= j` (the same, transposed).
+    Upper,
+}
+
+/// Rows `r` of a tile at `(i0, j)` that `part` lets a product write.
+#[inline(always)]
+fn permitted_rows(part: Part, i0: usize, j: usize, h: usize) -> core::ops::Range<usize> {
+    match part {
+        Part::Full => 0..h,
+        Part::Lower => j.saturating_sub(i0).min(h)..h,
+        Part::Upper => 0..(j + 1).saturating_sub(i0).min(h),
+    }
 }
 
 /// `C[i0.., j0..] += alpha * acc` restricted to the valid and permitted
-/// entries of the tile.
+/// entries of the tile. A whole tile over contiguous columns is added with
+/// vector loads and stores; edges and diagonal tiles go entry by entry.
 #[inline(always)]
-fn store_tile<T: Real>(
+fn store_tile<T: Real, const FMA: bool>(
     c: &mut MatMut<'_, T>,
     i0: usize,
     j0: usize,
@@ -90,23 +103,38 @@ fn store_tile<T: Real>(
 ) {
     let h = MR.min(c.nrows() - i0);
     let w = NR.min(c.ncols() - j0);
+    let whole = h == MR
+        && w == NR
+        && match part {
+            Part::Full => true,
+            Part::Lower => i0 >= j0 + NR - 1,
+            Part::Upper => i0 + MR - 1 <= j0,
+        };
+    let (data, rs, cs) = c.raw_mut();
+    if whole && rs == 1 {
+        for (s, col) in acc.iter().enumerate() {
+            let start = (j0 + s) * cs + i0;
+            if let Some(dst) = data.get_mut(start..start + MR) {
+                for (d, &v) in dst.iter_mut().zip(col) {
+                    *d = madd::<T, FMA>(alpha, v, *d);
+                }
+            }
+        }
+        return;
+    }
     for (s, col) in acc.iter().enumerate().take(w) {
         let j = j0 + s;
-        let r_start = if part == Part::Lower {
-            j.saturating_sub(i0)
-        } else {
-            0
-        };
-        for (r, &v) in col.iter().enumerate().take(h).skip(r_start) {
-            let cij = c.at_mut(i0 + r, j);
-            *cij = madd::<T, false>(alpha, v, *cij);
+        for r in permitted_rows(part, i0, j, h) {
+            let cij = &mut data[(i0 + r) * rs + j * cs];
+            *cij = madd::<T, FMA>(alpha, col[r], *cij);
         }
     }
 }
 
 /// `C += alpha * A * B^T` for packed operands: `ap` holds `A` (`m x kc`) in
 /// `MR`-row micro-panels and `bp` holds `B` (`n x kc`) in `NR`-row
-/// micro-panels, with `(m, n)` the shape of `C`.
+/// micro-panels, with `(m, n)` the shape of `C`. Column-major `C` gets
+/// vector stores; callers with row-major `C` should pass its transpose.
 #[inline(always)]
 pub(crate) fn gemm_packed<T: Real, const FMA: bool>(
     c: &mut MatMut<'_, T>,
@@ -123,19 +151,19 @@ pub(crate) fn gemm_packed<T: Real, const FMA: bool>(
     for ic in (0..m).step_by(MC) {
         let i_end = (ic + MC).min(m);
         for j0 in (0..n).step_by(NR) {
-            if part == Part::Lower && j0 >= i_end {
-                break;
+            let (lo, hi) = match part {
+                Part::Full => (ic, i_end),
+                Part::Lower => (ic.max(j0 / MR * MR), i_end),
+                Part::Upper => (ic, i_end.min(j0 + NR)),
+            };
+            if lo >= hi {
+                continue;
             }
             let b_panel = &bp[(j0 / NR) * NR * kc..][..NR * kc];
-            let i_first = if part == Part::Lower {
-                ic.max(j0 / MR * MR)
-            } else {
-                ic
-            };
-            for i0 in (i_first..i_end).step_by(MR) {
+            for i0 in (lo..hi).step_by(MR) {
                 let a_panel = &ap[(i0 / MR) * MR * kc..][..MR * kc];
                 let acc = tile::<T, FMA>(kc, a_panel, b_panel);
-                store_tile(c, i0, j0, alpha, &acc, part);
+                store_tile::<T, FMA>(c, i0, j0, alpha, &acc, part);
             }
         }
     }

@@ -329,31 +329,33 @@ impl<'a, T: Copy> MatRef<'a, T> {
 impl<T: Real> MatRef<'_, T> {
     /// First non-finite entry, as `Err(NonFinite)` naming `argument`.
     pub(crate) fn check_finite(&self, argument: &'static str) -> Result<()> {
-        for i in 0..self.nrows {
-            for j in 0..self.ncols {
-                if !self.at(i, j).is_finite() {
-                    return Err(Error::NonFinite {
-                        argument,
-                        row: i,
-                        col: j,
-                    });
-                }
-            }
-        }
-        Ok(())
+        self.check_finite_rows(argument, |_| self.ncols)
     }
 
     /// Like [`MatRef::check_finite`], over the lower triangle only.
     pub(crate) fn check_finite_lower(&self, argument: &'static str) -> Result<()> {
+        self.check_finite_rows(argument, |i| (i + 1).min(self.ncols))
+    }
+
+    /// Scans columns `0..width(i)` of each row `i`, on the row's slice when
+    /// rows are contiguous.
+    fn check_finite_rows(
+        &self,
+        argument: &'static str,
+        width: impl Fn(usize) -> usize,
+    ) -> Result<()> {
         for i in 0..self.nrows {
-            for j in 0..=i.min(self.ncols.saturating_sub(1)) {
-                if self.ncols > 0 && !self.at(i, j).is_finite() {
-                    return Err(Error::NonFinite {
-                        argument,
-                        row: i,
-                        col: j,
-                    });
-                }
+            let w = width(i);
+            let bad = match self.row_slice(i) {
+                Some(row) => row[..w].iter().position(|v| !v.is_finite()),
+                None => (0..w).find(|&j| !self.at(i, j).is_finite()),
+            };
+            if let Some(col) = bad {
+                return Err(Error::NonFinite {
+                    argument,
+                    row: i,
+                    col,
+                });
             }
         }
         Ok(())

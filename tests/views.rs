@@ -171,6 +171,19 @@ proptest! {
         let ab = a.matmul(&b);
         let expected = Dense::from_fn(m, n, |i, j| 2.0 * ab.at(i, j) - 0.5 * c0.at(i, j));
         prop_assert!(c.max_diff(&expected) <= 1e-13 * (k as f64 + 1.0));
+        // the same into a column-major C and into a strided block of a buffer
+        let mut cm = c0.transpose().data;
+        let cmv = MatMut::from_col_major(&mut cm, m, n).unwrap();
+        matmul(cmv, 2.0, a.view(), b.view(), -0.5, &mut ws).unwrap();
+        let cm = Dense::from_fn(m, n, |i, j| cm[j * m + i]);
+        prop_assert!(cm.max_diff(&expected) <= 1e-13 * (k as f64 + 1.0));
+        let ld = 2 * n + 3;
+        let mut big = vec![f64::NAN; ld * (m + 1)];
+        let view = MatMut::from_strided(&mut big, m, n, ld, 2).unwrap();
+        matmul(view, 2.0, a.view(), b.view(), 0.0, &mut ws).unwrap();
+        let st = Dense::from_fn(m, n, |i, j| big[i * ld + 2 * j]);
+        prop_assert!(st.max_diff(&Dense::from_fn(m, n, |i, j| 2.0 * ab.at(i, j))) <= 1e-13 * (k as f64 + 1.0));
+        prop_assert!(big.iter().enumerate().all(|(p, v)| v.is_nan() == !(p % ld % 2 == 0 && p % ld < 2 * n && p / ld < m)));
     }
 }
 

@@ -16,7 +16,7 @@ use crate::view::MatMut;
 use crate::workspace::{Workspace, add};
 
 /// Orders up to this are factored unblocked.
-pub(crate) const UNBLOCKED_MAX: usize = 48;
+pub(crate) const UNBLOCKED_MAX: usize = 32;
 /// Outer block size: the depth of the trailing updates.
 const NB_OUTER: usize = 128;
 /// Inner block size, used to factor the diagonal blocks of the outer level.
@@ -130,10 +130,24 @@ fn factor_strided<T: Real>(a: &mut MatMut<'_, T>) -> Result<()> {
     Ok(())
 }
 
-/// `x . y` as a plain sequential sum (fixed sizes unroll it completely).
+/// `x . y`: a plain sequential sum for short rows (fixed sizes unroll it
+/// completely), four interleaved partial sums for long ones so that the
+/// compiler can vectorize.
 #[inline(always)]
 fn dot_plain<T: Real>(x: &[T], y: &[T]) -> T {
-    x.iter().zip(y).fold(T::zero(), |s, (&a, &b)| s + a * b)
+    if x.len() < 16 {
+        return x.iter().zip(y).fold(T::zero(), |s, (&a, &b)| s + a * b);
+    }
+    let (xc, xr) = x.as_chunks::<4>();
+    let (yc, yr) = y.as_chunks::<4>();
+    let mut acc = [T::zero(); 4];
+    for (a, b) in xc.iter().zip(yc) {
+        for l in 0..4 {
+            acc[l] += a[l] * b[l];
+        }
+    }
+    let tail = xr.iter().zip(yr).fold(T::zero(), |s, (&a, &b)| s + a * b);
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// The blocked factorization as a [`FmaKernel`] for runtime dispatch.
@@ -194,8 +208,15 @@ fn blocked_level<T: Real, const FMA: bool, const OUTER: bool>(
         panel_solve::<T, FMA>(a, j0, b, packs)?;
         let x = sub(a, j1, j0, m, b)?;
         kernel::pack::<T, NR>(x.rb(), packs.bp);
-        let mut trailing = sub(a, j1, j1, m, m)?;
-        kernel::gemm_packed::<T, FMA>(&mut trailing, -T::one(), packs.ap, packs.bp, b, Part::Lower);
+        // `C -= X X^T` on the lower triangle of `C`, or on the upper triangle
+        // of its transpose when that is the view with contiguous columns.
+        let trailing = sub(a, j1, j1, m, m)?;
+        let (mut c, part) = if trailing.col_stride() == 1 && trailing.row_stride() != 1 {
+            (trailing.transpose(), Part::Upper)
+        } else {
+            (trailing, Part::Lower)
+        };
+        kernel::gemm_packed::<T, FMA>(&mut c, -T::one(), packs.ap, packs.bp, b, part);
     }
     Ok(())
 }

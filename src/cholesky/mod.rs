@@ -162,22 +162,42 @@ pub(crate) fn factor_lower<T: Real>(a: &mut MatMut<'_, T>, pack: &mut [T]) -> Re
     }
 }
 
-/// `a[j][i] <- a[i][j]` for `i > j`.
-fn mirror_lower_to_upper<T: Real>(a: &mut MatMut<'_, T>) {
-    for i in 0..a.nrows() {
-        for j in 0..i {
-            *a.at_mut(j, i) = a.at(i, j);
+/// Side of the tiles of [`copy_triangle`]: two `16 x 16` tiles of `f64`
+/// fit in L1 whatever the strides.
+const TILE: usize = 16;
+
+/// Copies the strictly lower triangle onto the strictly upper one
+/// (`UPWARD`) or back, tile by tile so that both the reads and the
+/// transposed writes stay in cache for large orders.
+fn copy_triangle<T: Real, const UPWARD: bool>(a: &mut MatMut<'_, T>) {
+    let n = a.nrows();
+    let (data, rs, cs) = a.raw_mut();
+    for i0 in (0..n).step_by(TILE) {
+        for j0 in (0..=i0).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(n) {
+                for j in j0..(j0 + TILE).min(i) {
+                    let (lower, upper) = (i * rs + j * cs, j * rs + i * cs);
+                    if UPWARD {
+                        data[upper] = data[lower];
+                    } else {
+                        data[lower] = data[upper];
+                    }
+                }
+            }
         }
     }
+}
+
+/// `a[j][i] <- a[i][j]` for `i > j`.
+fn mirror_lower_to_upper<T: Real>(a: &mut MatMut<'_, T>) {
+    copy_triangle::<T, true>(a);
 }
 
 /// Undoes a failed in-place factorization: the strictly lower triangle from
 /// its mirror, the diagonal from the backup.
 fn restore_lower_from_upper<T: Real>(a: &mut MatMut<'_, T>, diag: &[T]) {
+    copy_triangle::<T, false>(a);
     for (i, &d) in diag.iter().enumerate() {
-        for j in 0..i {
-            *a.at_mut(i, j) = a.at(j, i);
-        }
         *a.at_mut(i, i) = d;
     }
 }
