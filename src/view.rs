@@ -328,17 +328,20 @@ impl<'a, T: Copy> MatRef<'a, T> {
 
 impl<T: Real> MatRef<'_, T> {
     /// First non-finite entry, as `Err(NonFinite)` naming `argument`.
+    #[inline]
     pub(crate) fn check_finite(&self, argument: &'static str) -> Result<()> {
         self.check_finite_rows(argument, |_| self.ncols)
     }
 
     /// Like [`MatRef::check_finite`], over the lower triangle only.
+    #[inline]
     pub(crate) fn check_finite_lower(&self, argument: &'static str) -> Result<()> {
         self.check_finite_rows(argument, |i| (i + 1).min(self.ncols))
     }
 
     /// Scans columns `0..width(i)` of each row `i`, on the row's slice when
     /// rows are contiguous.
+    #[inline]
     fn check_finite_rows(
         &self,
         argument: &'static str,

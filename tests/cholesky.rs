@@ -279,6 +279,31 @@ fn fixed_f32_on_the_stack() {
 }
 
 #[test]
+fn fixed_path_reports_non_finite_input() {
+    let base = [[4.0f64, 1.0, 0.5], [1.0, 4.0, 1.0], [0.5, 1.0, 4.0]];
+    for (i, j) in [(1, 0), (2, 1), (2, 0), (0, 0), (1, 1), (2, 2)] {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut a = base;
+            a[i][j] = bad;
+            let err = FixedCholesky::factor(&a).map(|_| ()).unwrap_err();
+            assert_eq!(
+                err,
+                Error::NonFinite {
+                    argument: "A",
+                    row: i,
+                    col: j
+                },
+                "{bad} at ({i}, {j})"
+            );
+        }
+    }
+    // the strictly upper triangle is not read
+    let mut a = base;
+    a[0][2] = f64::NAN;
+    assert!(FixedCholesky::factor(&a).is_ok());
+}
+
+#[test]
 fn seed_grid_kernel_factors_in_f64() {
     // RBF (variance 1, lengthscale 1) on 15 points of [0, 4]: condition ~ 8e12.
     check_reconstruction(&rbf_grid::<f64>(15, 0.0, 4.0, 1.0, 1.0));

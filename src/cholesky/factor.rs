@@ -64,15 +64,19 @@ fn row<T>(data: &[T], ld: usize, i: usize, c0: usize, c1: usize) -> &[T] {
 fn factor_rows_lower<T: Real>(data: &mut [T], ld: usize, n: usize) -> Result<()> {
     for j in 0..n {
         let lj = row(data, ld, j, 0, j);
-        let d = data[j * ld + j] - dot_plain(lj, lj);
+        let d = minus_dot(data[j * ld + j], lj, lj);
         if !(d > T::zero()) {
             return Err(Error::NotPositiveDefinite { pivot: j });
         }
         let ljj = d.sqrt();
         data[j * ld + j] = ljj;
         for i in j + 1..n {
-            let s = dot_plain(row(data, ld, i, 0, j), row(data, ld, j, 0, j));
-            data[i * ld + j] = (data[i * ld + j] - s) / ljj;
+            let s = minus_dot(
+                data[i * ld + j],
+                row(data, ld, i, 0, j),
+                row(data, ld, j, 0, j),
+            );
+            data[i * ld + j] = s / ljj;
         }
     }
     Ok(())
@@ -130,24 +134,25 @@ fn factor_strided<T: Real>(a: &mut MatMut<'_, T>) -> Result<()> {
     Ok(())
 }
 
-/// `x . y`: a plain sequential sum for short rows (fixed sizes unroll it
-/// completely), four interleaved partial sums for long ones so that the
-/// compiler can vectorize.
+/// `a - x . y`: products subtracted one by one for short rows (fixed sizes
+/// unroll this completely, with no extra add of a zero start), four
+/// interleaved partial sums for long ones so that the compiler can
+/// vectorize.
 #[inline(always)]
-fn dot_plain<T: Real>(x: &[T], y: &[T]) -> T {
+fn minus_dot<T: Real>(a: T, x: &[T], y: &[T]) -> T {
     if x.len() < 16 {
-        return x.iter().zip(y).fold(T::zero(), |s, (&a, &b)| s + a * b);
+        return x.iter().zip(y).fold(a, |s, (&u, &v)| s - u * v);
     }
     let (xc, xr) = x.as_chunks::<4>();
     let (yc, yr) = y.as_chunks::<4>();
     let mut acc = [T::zero(); 4];
-    for (a, b) in xc.iter().zip(yc) {
+    for (u, v) in xc.iter().zip(yc) {
         for l in 0..4 {
-            acc[l] += a[l] * b[l];
+            acc[l] += u[l] * v[l];
         }
     }
-    let tail = xr.iter().zip(yr).fold(T::zero(), |s, (&a, &b)| s + a * b);
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    let tail = xr.iter().zip(yr).fold(a, |s, (&u, &v)| s - u * v);
+    tail - ((acc[0] + acc[1]) + (acc[2] + acc[3]))
 }
 
 /// The blocked factorization as a [`FmaKernel`] for runtime dispatch.

@@ -269,13 +269,22 @@ impl<T: Real, const N: usize> Cholesky<[[T; N]; N]> {
     /// # Errors
     /// [`Error::NonFinite`], [`Error::NotPositiveDefinite`]; `a` is never
     /// modified.
+    #[inline]
     pub fn factor(a: &[[T; N]; N]) -> Result<Self> {
-        MatRef::from_array(a).check_finite_lower("A")?;
         let mut l = *a;
         let mut v = MatMut::from_array(&mut l);
-        // Inlined here so that the loops see the constant order `N`.
-        factor_unblocked(&mut v)?;
-        zero_upper(&mut v);
+        // Inlined here so that the loops see the constant order `N`. A NaN or
+        // infinity in the lower triangle makes a pivot fail (NaN or -inf)
+        // unless it is a +inf on the diagonal, which leaves an infinite
+        // `l_ii`: the input is scanned only in those two cases.
+        let factored = factor_unblocked(&mut v);
+        let input = MatRef::from_array(a);
+        match factored {
+            Ok(()) if (0..N).all(|i| l[i][i].is_finite()) => {}
+            Ok(()) => return input.check_finite_lower("A").map(|()| Self { l }),
+            Err(e) => return Err(input.check_finite_lower("A").err().unwrap_or(e)),
+        }
+        zero_upper(&mut MatMut::from_array(&mut l));
         Ok(Self { l })
     }
 
