@@ -13,82 +13,215 @@
 use crate::error::{Error, Result, expect_dim};
 use crate::real::Real;
 use core::fmt;
+use core::ops::Range;
 
-/// Offset of the last entry of a non-empty `nrows x ncols` strided view.
-fn last_offset(nrows: usize, ncols: usize, rs: usize, cs: usize) -> Result<usize> {
-    let a = (nrows - 1).checked_mul(rs).ok_or(Error::SizeOverflow)?;
-    let b = (ncols - 1).checked_mul(cs).ok_or(Error::SizeOverflow)?;
-    a.checked_add(b).ok_or(Error::SizeOverflow)
-}
-
-/// Checks that a strided view fits in `len` elements.
-fn check_fits(len: usize, nrows: usize, ncols: usize, rs: usize, cs: usize) -> Result<()> {
-    if nrows == 0 || ncols == 0 {
-        return Ok(());
-    }
-    let needed = last_offset(nrows, ncols, rs, cs)? + 1;
-    if needed > len {
-        return Err(Error::DimensionMismatch {
-            what: "view data length",
-            expected: needed,
-            got: len,
-        });
-    }
-    Ok(())
-}
-
-/// Checks that distinct positions of a strided view map to distinct
-/// elements: along the dimension with the smaller stride the entries must
-/// be apart, and the larger stride must step over that dimension's extent.
-fn check_no_overlap(nrows: usize, ncols: usize, rs: usize, cs: usize) -> Result<()> {
-    let ((n_in, s_in), (n_out, s_out)) = if rs <= cs {
-        ((nrows, rs), (ncols, cs))
-    } else {
-        ((ncols, cs), (nrows, rs))
-    };
-    let inner_ok = n_in <= 1 || s_in >= 1;
-    let extent = (n_in.max(1) - 1).saturating_mul(s_in);
-    let outer_ok = n_out <= 1 || s_out > extent;
-    if inner_ok && outer_ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidParameter {
-            name: "strides",
-            requirement: "a mutable view's strides must not map two positions to one element",
-        })
-    }
-}
-
-/// Length `rows * cols` of a dense buffer, or [`Error::SizeOverflow`].
-fn dense_len(nrows: usize, ncols: usize) -> Result<usize> {
-    nrows.checked_mul(ncols).ok_or(Error::SizeOverflow)
-}
-
-/// Checks a sub-block request against a shape.
-fn check_block(
-    shape: (usize, usize),
-    row: usize,
-    col: usize,
+/// Shape and strides of a view: entry `(i, j)` is at `i * rs + j * cs`.
+/// Both view types hold one and delegate every shape question to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Layout {
     nrows: usize,
     ncols: usize,
-) -> Result<()> {
-    let row_end = row.checked_add(nrows).ok_or(Error::SizeOverflow)?;
-    let col_end = col.checked_add(ncols).ok_or(Error::SizeOverflow)?;
-    if row_end > shape.0 {
-        return Err(Error::DimensionMismatch {
-            what: "block row range end",
-            expected: shape.0,
-            got: row_end,
-        });
+    rs: usize,
+    cs: usize,
+}
+
+impl Layout {
+    /// Dense row-major (`row_major`) or column-major storage of exactly
+    /// `len` elements.
+    fn dense(len: usize, nrows: usize, ncols: usize, row_major: bool) -> Result<Self> {
+        let what = if row_major {
+            "row-major data length"
+        } else {
+            "column-major data length"
+        };
+        expect_dim(
+            what,
+            nrows.checked_mul(ncols).ok_or(Error::SizeOverflow)?,
+            len,
+        )?;
+        Ok(if row_major {
+            Self {
+                nrows,
+                ncols,
+                rs: ncols,
+                cs: 1,
+            }
+        } else {
+            Self {
+                nrows,
+                ncols,
+                rs: 1,
+                cs: nrows,
+            }
+        })
     }
-    if col_end > shape.1 {
+
+    /// Explicit strides; the last entry must lie inside `len` elements.
+    fn strided(len: usize, nrows: usize, ncols: usize, rs: usize, cs: usize) -> Result<Self> {
+        let layout = Self {
+            nrows,
+            ncols,
+            rs,
+            cs,
+        };
+        if nrows > 0 && ncols > 0 {
+            let a = (nrows - 1).checked_mul(rs).ok_or(Error::SizeOverflow)?;
+            let b = (ncols - 1).checked_mul(cs).ok_or(Error::SizeOverflow)?;
+            let needed = a
+                .checked_add(b)
+                .and_then(|x| x.checked_add(1))
+                .ok_or(Error::SizeOverflow)?;
+            if needed > len {
+                return Err(Error::DimensionMismatch {
+                    what: "view data length",
+                    expected: needed,
+                    got: len,
+                });
+            }
+        }
+        Ok(layout)
+    }
+
+    /// A fixed `R x C` array, row-major.
+    const fn array(nrows: usize, ncols: usize) -> Self {
+        Self {
+            nrows,
+            ncols,
+            rs: ncols,
+            cs: 1,
+        }
+    }
+
+    /// An `n x 1` column over a slice.
+    const fn column(n: usize) -> Self {
+        Self {
+            nrows: n,
+            ncols: 1,
+            rs: 1,
+            cs: 1,
+        }
+    }
+
+    /// Fails unless distinct positions map to distinct elements: along the
+    /// dimension with the smaller stride the entries must be apart, and the
+    /// larger stride must step over that dimension's extent.
+    fn check_no_overlap(self) -> Result<Self> {
+        let ((n_in, s_in), (n_out, s_out)) = if self.rs <= self.cs {
+            ((self.nrows, self.rs), (self.ncols, self.cs))
+        } else {
+            ((self.ncols, self.cs), (self.nrows, self.rs))
+        };
+        let inner_ok = n_in <= 1 || s_in >= 1;
+        let extent = (n_in.max(1) - 1).saturating_mul(s_in);
+        if inner_ok && (n_out <= 1 || s_out > extent) {
+            Ok(self)
+        } else {
+            Err(Error::InvalidParameter {
+                name: "strides",
+                requirement: "a mutable view's strides must not map two positions to one element",
+            })
+        }
+    }
+
+    #[inline(always)]
+    fn offset(&self, i: usize, j: usize) -> usize {
+        i * self.rs + j * self.cs
+    }
+
+    #[inline(always)]
+    fn contains(&self, i: usize, j: usize) -> bool {
+        i < self.nrows && j < self.ncols
+    }
+
+    #[inline(always)]
+    fn transpose(self) -> Self {
+        Self {
+            nrows: self.ncols,
+            ncols: self.nrows,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
+    /// The layout of the `nrows x ncols` block at `(row, col)` and its
+    /// offset in the parent's data.
+    fn block(self, row: usize, col: usize, nrows: usize, ncols: usize) -> Result<(usize, Self)> {
+        let row_end = row.checked_add(nrows).ok_or(Error::SizeOverflow)?;
+        let col_end = col.checked_add(ncols).ok_or(Error::SizeOverflow)?;
+        expect_fits("block row range end", self.nrows, row_end)?;
+        expect_fits("block column range end", self.ncols, col_end)?;
+        let offset = if nrows == 0 || ncols == 0 {
+            0
+        } else {
+            self.offset(row, col)
+        };
+        Ok((
+            offset,
+            Self {
+                nrows,
+                ncols,
+                ..self
+            },
+        ))
+    }
+
+    /// Where row `i` lies in the data when rows are contiguous.
+    fn row_range(&self, i: usize) -> Option<Range<usize>> {
+        if i < self.nrows && (self.cs == 1 || self.ncols <= 1) {
+            let start = i * self.rs;
+            Some(start..start + self.ncols)
+        } else {
+            None
+        }
+    }
+}
+
+/// Fails with [`Error::DimensionMismatch`] if `end` exceeds `bound`.
+fn expect_fits(what: &'static str, bound: usize, end: usize) -> Result<()> {
+    if end > bound {
         return Err(Error::DimensionMismatch {
-            what: "block column range end",
-            expected: shape.1,
-            got: col_end,
+            what,
+            expected: bound,
+            got: end,
         });
     }
     Ok(())
+}
+
+/// The accessors both view types share, read off their [`Layout`].
+macro_rules! shape_accessors {
+    () => {
+        /// Number of rows.
+        #[inline]
+        pub fn nrows(&self) -> usize {
+            self.layout.nrows
+        }
+        /// Number of columns.
+        #[inline]
+        pub fn ncols(&self) -> usize {
+            self.layout.ncols
+        }
+        /// `(nrows, ncols)`.
+        #[inline]
+        pub fn shape(&self) -> (usize, usize) {
+            (self.layout.nrows, self.layout.ncols)
+        }
+        /// Distance between vertically adjacent entries.
+        #[inline]
+        pub fn row_stride(&self) -> usize {
+            self.layout.rs
+        }
+        /// Distance between horizontally adjacent entries.
+        #[inline]
+        pub fn col_stride(&self) -> usize {
+            self.layout.cs
+        }
+        /// Entry `(i, j)`; the caller guarantees it is inside the shape.
+        #[inline(always)]
+        pub(crate) fn at(&self, i: usize, j: usize) -> T {
+            self.data[self.layout.offset(i, j)]
+        }
+    };
 }
 
 /// A read-only strided matrix view.
@@ -106,10 +239,7 @@ fn check_block(
 #[derive(Clone, Copy)]
 pub struct MatRef<'a, T> {
     data: &'a [T],
-    nrows: usize,
-    ncols: usize,
-    rs: usize,
-    cs: usize,
+    layout: Layout,
 }
 
 /// A mutable strided matrix view whose positions never share memory.
@@ -124,10 +254,7 @@ pub struct MatRef<'a, T> {
 /// ```
 pub struct MatMut<'a, T> {
     data: &'a mut [T],
-    nrows: usize,
-    ncols: usize,
-    rs: usize,
-    cs: usize,
+    layout: Layout,
 }
 
 impl<'a, T: Copy> MatRef<'a, T> {
@@ -137,17 +264,9 @@ impl<'a, T: Copy> MatRef<'a, T> {
     /// [`Error::DimensionMismatch`] unless `data.len() == nrows * ncols`;
     /// [`Error::SizeOverflow`] if that product overflows.
     pub fn from_row_major(data: &'a [T], nrows: usize, ncols: usize) -> Result<Self> {
-        expect_dim(
-            "row-major data length",
-            dense_len(nrows, ncols)?,
-            data.len(),
-        )?;
         Ok(Self {
+            layout: Layout::dense(data.len(), nrows, ncols, true)?,
             data,
-            nrows,
-            ncols,
-            rs: ncols,
-            cs: 1,
         })
     }
 
@@ -156,22 +275,15 @@ impl<'a, T: Copy> MatRef<'a, T> {
     /// # Errors
     /// As [`MatRef::from_row_major`].
     pub fn from_col_major(data: &'a [T], nrows: usize, ncols: usize) -> Result<Self> {
-        expect_dim(
-            "column-major data length",
-            dense_len(nrows, ncols)?,
-            data.len(),
-        )?;
         Ok(Self {
+            layout: Layout::dense(data.len(), nrows, ncols, false)?,
             data,
-            nrows,
-            ncols,
-            rs: 1,
-            cs: nrows,
         })
     }
 
     /// Views `data` with explicit strides: entry `(i, j)` is
-    /// `data[i * row_stride + j * col_stride]`.
+    /// `data[i * row_stride + j * col_stride]`. Strides may repeat entries
+    /// (a zero stride broadcasts a row or a column).
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] if the last entry lies beyond `data`;
@@ -183,13 +295,9 @@ impl<'a, T: Copy> MatRef<'a, T> {
         row_stride: usize,
         col_stride: usize,
     ) -> Result<Self> {
-        check_fits(data.len(), nrows, ncols, row_stride, col_stride)?;
         Ok(Self {
+            layout: Layout::strided(data.len(), nrows, ncols, row_stride, col_stride)?,
             data,
-            nrows,
-            ncols,
-            rs: row_stride,
-            cs: col_stride,
         })
     }
 
@@ -198,72 +306,31 @@ impl<'a, T: Copy> MatRef<'a, T> {
     pub fn from_array<const R: usize, const C: usize>(a: &'a [[T; C]; R]) -> Self {
         Self {
             data: a.as_flattened(),
-            nrows: R,
-            ncols: C,
-            rs: C,
-            cs: 1,
+            layout: Layout::array(R, C),
         }
     }
 
     /// Views a slice as an `n x 1` column vector.
     pub fn from_column(data: &'a [T]) -> Self {
         Self {
+            layout: Layout::column(data.len()),
             data,
-            nrows: data.len(),
-            ncols: 1,
-            rs: 1,
-            cs: 1,
         }
     }
 
-    /// Number of rows.
-    #[inline]
-    pub fn nrows(&self) -> usize {
-        self.nrows
-    }
-    /// Number of columns.
-    #[inline]
-    pub fn ncols(&self) -> usize {
-        self.ncols
-    }
-    /// `(nrows, ncols)`.
-    #[inline]
-    pub fn shape(&self) -> (usize, usize) {
-        (self.nrows, self.ncols)
-    }
-    /// Distance between vertically adjacent entries.
-    #[inline]
-    pub fn row_stride(&self) -> usize {
-        self.rs
-    }
-    /// Distance between horizontally adjacent entries.
-    #[inline]
-    pub fn col_stride(&self) -> usize {
-        self.cs
-    }
+    shape_accessors!();
+
     /// Entry `(i, j)`, or `None` outside the shape.
     #[inline]
     pub fn get(&self, i: usize, j: usize) -> Option<T> {
-        if i < self.nrows && j < self.ncols {
-            Some(self.data[i * self.rs + j * self.cs])
-        } else {
-            None
-        }
-    }
-    /// Entry `(i, j)`; the caller guarantees `i < nrows`, `j < ncols`.
-    #[inline(always)]
-    pub(crate) fn at(&self, i: usize, j: usize) -> T {
-        self.data[i * self.rs + j * self.cs]
+        self.layout.contains(i, j).then(|| self.at(i, j))
     }
 
     /// The transpose, by swapping strides.
     #[inline]
     pub fn transpose(self) -> Self {
         Self {
-            nrows: self.ncols,
-            ncols: self.nrows,
-            rs: self.cs,
-            cs: self.rs,
+            layout: self.layout.transpose(),
             ..self
         }
     }
@@ -273,17 +340,10 @@ impl<'a, T: Copy> MatRef<'a, T> {
     /// # Errors
     /// [`Error::DimensionMismatch`] if the block does not fit.
     pub fn submatrix(self, row: usize, col: usize, nrows: usize, ncols: usize) -> Result<Self> {
-        check_block(self.shape(), row, col, nrows, ncols)?;
-        let offset = if nrows == 0 || ncols == 0 {
-            0
-        } else {
-            row * self.rs + col * self.cs
-        };
+        let (offset, layout) = self.layout.block(row, col, nrows, ncols)?;
         Ok(Self {
             data: &self.data[offset..],
-            nrows,
-            ncols,
-            ..self
+            layout,
         })
     }
 
@@ -292,7 +352,7 @@ impl<'a, T: Copy> MatRef<'a, T> {
     /// # Errors
     /// [`Error::DimensionMismatch`] if `i >= nrows`.
     pub fn row(self, i: usize) -> Result<Self> {
-        self.submatrix(i, 0, 1, self.ncols)
+        self.submatrix(i, 0, 1, self.ncols())
     }
 
     /// Column `j` as an `nrows x 1` view.
@@ -300,17 +360,12 @@ impl<'a, T: Copy> MatRef<'a, T> {
     /// # Errors
     /// [`Error::DimensionMismatch`] if `j >= ncols`.
     pub fn col(self, j: usize) -> Result<Self> {
-        self.submatrix(0, j, self.nrows, 1)
+        self.submatrix(0, j, self.nrows(), 1)
     }
 
     /// Row `i` as a slice when rows are contiguous (`col_stride == 1`).
     pub fn row_slice(&self, i: usize) -> Option<&'a [T]> {
-        if i < self.nrows && (self.cs == 1 || self.ncols <= 1) {
-            let start = i * self.rs;
-            self.data.get(start..start + self.ncols)
-        } else {
-            None
-        }
+        self.layout.row_range(i).and_then(|r| self.data.get(r))
     }
 
     /// Column `j` as a slice when columns are contiguous (`row_stride == 1`).
@@ -320,7 +375,7 @@ impl<'a, T: Copy> MatRef<'a, T> {
 
     /// Copies column `j` into `out` (length `nrows`).
     pub(crate) fn copy_col_to(&self, j: usize, out: &mut [T]) {
-        for (i, o) in out.iter_mut().enumerate().take(self.nrows) {
+        for (i, o) in out.iter_mut().enumerate().take(self.nrows()) {
             *o = self.at(i, j);
         }
     }
@@ -330,13 +385,13 @@ impl<T: Real> MatRef<'_, T> {
     /// First non-finite entry, as `Err(NonFinite)` naming `argument`.
     #[inline]
     pub(crate) fn check_finite(&self, argument: &'static str) -> Result<()> {
-        self.check_finite_rows(argument, |_| self.ncols)
+        self.check_finite_rows(argument, |_| self.ncols())
     }
 
     /// Like [`MatRef::check_finite`], over the lower triangle only.
     #[inline]
     pub(crate) fn check_finite_lower(&self, argument: &'static str) -> Result<()> {
-        self.check_finite_rows(argument, |i| (i + 1).min(self.ncols))
+        self.check_finite_rows(argument, |i| (i + 1).min(self.ncols()))
     }
 
     /// Scans columns `0..width(i)` of each row `i`, on the row's slice when
@@ -347,7 +402,7 @@ impl<T: Real> MatRef<'_, T> {
         argument: &'static str,
         width: impl Fn(usize) -> usize,
     ) -> Result<()> {
-        for i in 0..self.nrows {
+        for i in 0..self.nrows() {
             let w = width(i);
             let bad = match self.row_slice(i) {
                 Some(row) => row[..w].iter().position(|v| !v.is_finite()),
@@ -366,8 +421,8 @@ impl<T: Real> MatRef<'_, T> {
 
     /// Fails unless the view is square; returns its order.
     pub(crate) fn square_order(&self, what: &'static str) -> Result<usize> {
-        expect_dim(what, self.nrows, self.ncols)?;
-        Ok(self.nrows)
+        expect_dim(what, self.nrows(), self.ncols())?;
+        Ok(self.nrows())
     }
 }
 
@@ -389,17 +444,9 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// # Errors
     /// As [`MatRef::from_row_major`].
     pub fn from_row_major(data: &'a mut [T], nrows: usize, ncols: usize) -> Result<Self> {
-        expect_dim(
-            "row-major data length",
-            dense_len(nrows, ncols)?,
-            data.len(),
-        )?;
         Ok(Self {
+            layout: Layout::dense(data.len(), nrows, ncols, true)?,
             data,
-            nrows,
-            ncols,
-            rs: ncols,
-            cs: 1,
         })
     }
 
@@ -408,17 +455,9 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// # Errors
     /// As [`MatRef::from_row_major`].
     pub fn from_col_major(data: &'a mut [T], nrows: usize, ncols: usize) -> Result<Self> {
-        expect_dim(
-            "column-major data length",
-            dense_len(nrows, ncols)?,
-            data.len(),
-        )?;
         Ok(Self {
+            layout: Layout::dense(data.len(), nrows, ncols, false)?,
             data,
-            nrows,
-            ncols,
-            rs: 1,
-            cs: nrows,
         })
     }
 
@@ -434,14 +473,10 @@ impl<'a, T: Copy> MatMut<'a, T> {
         row_stride: usize,
         col_stride: usize,
     ) -> Result<Self> {
-        check_fits(data.len(), nrows, ncols, row_stride, col_stride)?;
-        check_no_overlap(nrows, ncols, row_stride, col_stride)?;
+        let layout = Layout::strided(data.len(), nrows, ncols, row_stride, col_stride)?;
         Ok(Self {
+            layout: layout.check_no_overlap()?,
             data,
-            nrows,
-            ncols,
-            rs: row_stride,
-            cs: col_stride,
         })
     }
 
@@ -450,60 +485,26 @@ impl<'a, T: Copy> MatMut<'a, T> {
     pub fn from_array<const R: usize, const C: usize>(a: &'a mut [[T; C]; R]) -> Self {
         Self {
             data: a.as_flattened_mut(),
-            nrows: R,
-            ncols: C,
-            rs: C,
-            cs: 1,
+            layout: Layout::array(R, C),
         }
     }
 
     /// Views a slice as an `n x 1` column vector.
     pub fn from_column(data: &'a mut [T]) -> Self {
-        let n = data.len();
         Self {
+            layout: Layout::column(data.len()),
             data,
-            nrows: n,
-            ncols: 1,
-            rs: 1,
-            cs: 1,
         }
     }
 
-    /// Number of rows.
-    #[inline]
-    pub fn nrows(&self) -> usize {
-        self.nrows
-    }
-    /// Number of columns.
-    #[inline]
-    pub fn ncols(&self) -> usize {
-        self.ncols
-    }
-    /// `(nrows, ncols)`.
-    #[inline]
-    pub fn shape(&self) -> (usize, usize) {
-        (self.nrows, self.ncols)
-    }
-    /// Distance between vertically adjacent entries.
-    #[inline]
-    pub fn row_stride(&self) -> usize {
-        self.rs
-    }
-    /// Distance between horizontally adjacent entries.
-    #[inline]
-    pub fn col_stride(&self) -> usize {
-        self.cs
-    }
+    shape_accessors!();
 
     /// A read-only view of the same entries.
     #[inline]
     pub fn rb(&self) -> MatRef<'_, T> {
         MatRef {
             data: self.data,
-            nrows: self.nrows,
-            ncols: self.ncols,
-            rs: self.rs,
-            cs: self.cs,
+            layout: self.layout,
         }
     }
 
@@ -512,10 +513,7 @@ impl<'a, T: Copy> MatMut<'a, T> {
     pub fn rb_mut(&mut self) -> MatMut<'_, T> {
         MatMut {
             data: self.data,
-            nrows: self.nrows,
-            ncols: self.ncols,
-            rs: self.rs,
-            cs: self.cs,
+            layout: self.layout,
         }
     }
 
@@ -524,10 +522,7 @@ impl<'a, T: Copy> MatMut<'a, T> {
     pub fn into_ref(self) -> MatRef<'a, T> {
         MatRef {
             data: self.data,
-            nrows: self.nrows,
-            ncols: self.ncols,
-            rs: self.rs,
-            cs: self.cs,
+            layout: self.layout,
         }
     }
 
@@ -540,39 +535,30 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// Mutable reference to entry `(i, j)`, or `None` outside the shape.
     #[inline]
     pub fn get_mut(&mut self, i: usize, j: usize) -> Option<&mut T> {
-        if i < self.nrows && j < self.ncols {
-            Some(&mut self.data[i * self.rs + j * self.cs])
+        if self.layout.contains(i, j) {
+            Some(self.at_mut(i, j))
         } else {
             None
         }
     }
 
-    /// Entry `(i, j)`; the caller guarantees it is inside the shape.
-    #[inline(always)]
-    pub(crate) fn at(&self, i: usize, j: usize) -> T {
-        self.data[i * self.rs + j * self.cs]
-    }
-
     /// The underlying slice and strides `(data, row_stride, col_stride)`.
     #[inline(always)]
     pub(crate) fn raw_mut(&mut self) -> (&mut [T], usize, usize) {
-        (self.data, self.rs, self.cs)
+        (self.data, self.layout.rs, self.layout.cs)
     }
 
     /// Mutable entry `(i, j)`; the caller guarantees it is inside the shape.
     #[inline(always)]
     pub(crate) fn at_mut(&mut self, i: usize, j: usize) -> &mut T {
-        &mut self.data[i * self.rs + j * self.cs]
+        &mut self.data[self.layout.offset(i, j)]
     }
 
     /// The transpose, by swapping strides.
     #[inline]
     pub fn transpose(self) -> Self {
         Self {
-            nrows: self.ncols,
-            ncols: self.nrows,
-            rs: self.cs,
-            cs: self.rs,
+            layout: self.layout.transpose(),
             data: self.data,
         }
     }
@@ -588,18 +574,10 @@ impl<'a, T: Copy> MatMut<'a, T> {
         nrows: usize,
         ncols: usize,
     ) -> Result<Self> {
-        check_block(self.shape(), row, col, nrows, ncols)?;
-        let offset = if nrows == 0 || ncols == 0 {
-            0
-        } else {
-            row * self.rs + col * self.cs
-        };
+        let (offset, layout) = self.layout.block(row, col, nrows, ncols)?;
         Ok(Self {
             data: &mut self.data[offset..],
-            nrows,
-            ncols,
-            rs: self.rs,
-            cs: self.cs,
+            layout,
         })
     }
 
@@ -619,18 +597,13 @@ impl<'a, T: Copy> MatMut<'a, T> {
 
     /// Row `i` as a mutable slice when rows are contiguous (`col_stride == 1`).
     pub fn row_slice_mut(&mut self, i: usize) -> Option<&mut [T]> {
-        if i < self.nrows && (self.cs == 1 || self.ncols <= 1) {
-            let start = i * self.rs;
-            self.data.get_mut(start..start + self.ncols)
-        } else {
-            None
-        }
+        self.layout.row_range(i).and_then(|r| self.data.get_mut(r))
     }
 
     /// Sets every entry to `value`.
     pub fn fill(&mut self, value: T) {
-        for i in 0..self.nrows {
-            for j in 0..self.ncols {
+        for i in 0..self.nrows() {
+            for j in 0..self.ncols() {
                 *self.at_mut(i, j) = value;
             }
         }
@@ -641,10 +614,10 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// # Errors
     /// [`Error::DimensionMismatch`] if the shapes differ.
     pub fn copy_from(&mut self, src: MatRef<'_, T>) -> Result<()> {
-        expect_dim("copy rows", self.nrows, src.nrows)?;
-        expect_dim("copy columns", self.ncols, src.ncols)?;
-        for i in 0..self.nrows {
-            for j in 0..self.ncols {
+        expect_dim("copy rows", self.nrows(), src.nrows())?;
+        expect_dim("copy columns", self.ncols(), src.ncols())?;
+        for i in 0..self.nrows() {
+            for j in 0..self.ncols() {
                 *self.at_mut(i, j) = src.at(i, j);
             }
         }
@@ -653,7 +626,7 @@ impl<'a, T: Copy> MatMut<'a, T> {
 
     /// Writes `x` into column `j`; the caller guarantees the lengths.
     pub(crate) fn set_col_from(&mut self, j: usize, x: &[T]) {
-        for (i, &v) in x.iter().enumerate().take(self.nrows) {
+        for (i, &v) in x.iter().enumerate().take(self.nrows()) {
             *self.at_mut(i, j) = v;
         }
     }
@@ -670,11 +643,11 @@ fn fmt_view<T: fmt::Debug + Copy>(
     name: &str,
     f: &mut fmt::Formatter<'_>,
 ) -> fmt::Result {
-    writeln!(f, "{name} {}x{} [", m.nrows, m.ncols)?;
-    for i in 0..m.nrows {
+    writeln!(f, "{name} {}x{} [", m.nrows(), m.ncols())?;
+    for i in 0..m.nrows() {
         f.write_str("  ")?;
         f.debug_list()
-            .entries((0..m.ncols).map(|j| m.at(i, j)))
+            .entries((0..m.ncols()).map(|j| m.at(i, j)))
             .finish()?;
         f.write_str("\n")?;
     }
@@ -693,11 +666,19 @@ impl<T: fmt::Debug + Copy> fmt::Debug for MatMut<'_, T> {
     }
 }
 
+impl<T: Copy> MatRef<'_, T> {
+    /// Same shape and `pred` holds for every pair of entries.
+    fn all_pairs(&self, other: &Self, pred: impl Fn(T, T) -> bool) -> bool {
+        self.shape() == other.shape()
+            && (0..self.nrows())
+                .all(|i| (0..self.ncols()).all(|j| pred(self.at(i, j), other.at(i, j))))
+    }
+}
+
 impl<T: PartialEq + Copy> PartialEq for MatRef<'_, T> {
     /// Same shape and equal entries (strides may differ).
     fn eq(&self, other: &Self) -> bool {
-        self.shape() == other.shape()
-            && (0..self.nrows).all(|i| (0..self.ncols).all(|j| self.at(i, j) == other.at(i, j)))
+        self.all_pairs(other, |a, b| a == b)
     }
 }
 
@@ -714,10 +695,7 @@ mod approx_impls {
         }
         /// Same shape and every pair of entries within `epsilon`.
         fn abs_diff_eq(&self, other: &Self, epsilon: T) -> bool {
-            self.shape() == other.shape()
-                && (0..self.nrows).all(|i| {
-                    (0..self.ncols).all(|j| self.at(i, j).abs_diff_eq(&other.at(i, j), epsilon))
-                })
+            self.all_pairs(other, |a, b| a.abs_diff_eq(&b, epsilon))
         }
     }
 
@@ -727,13 +705,7 @@ mod approx_impls {
         }
         /// Same shape and every pair of entries relatively equal.
         fn relative_eq(&self, other: &Self, epsilon: T, max_relative: T) -> bool {
-            self.shape() == other.shape()
-                && (0..self.nrows).all(|i| {
-                    (0..self.ncols).all(|j| {
-                        self.at(i, j)
-                            .relative_eq(&other.at(i, j), epsilon, max_relative)
-                    })
-                })
+            self.all_pairs(other, |a, b| a.relative_eq(&b, epsilon, max_relative))
         }
     }
 }

@@ -199,7 +199,7 @@ fn blocked_level<T: Real, const FMA: bool, const OUTER: bool>(
     for j0 in (0..n).step_by(nb) {
         let b = nb.min(n - j0);
         let j1 = j0 + b;
-        let mut diag = sub(a, j0, j0, b, b)?;
+        let mut diag = a.submatrix_mut(j0, j0, b, b)?;
         let diag_result = if OUTER && b > NB_INNER {
             blocked_level::<T, FMA, false>(&mut diag, NB_INNER, packs)
         } else {
@@ -211,11 +211,11 @@ fn blocked_level<T: Real, const FMA: bool, const OUTER: bool>(
         }
         let m = n - j1;
         panel_solve::<T, FMA>(a, j0, b, packs)?;
-        let x = sub(a, j1, j0, m, b)?;
+        let x = a.submatrix_mut(j1, j0, m, b)?;
         kernel::pack::<T, NR>(x.rb(), packs.bp);
         // `C -= X X^T` on the lower triangle of `C`, or on the upper triangle
         // of its transpose when that is the view with contiguous columns.
-        let trailing = sub(a, j1, j1, m, m)?;
+        let trailing = a.submatrix_mut(j1, j1, m, m)?;
         let (mut c, part) = if trailing.col_stride() == 1 && trailing.row_stride() != 1 {
             (trailing.transpose(), Part::Upper)
         } else {
@@ -235,18 +235,6 @@ fn offset_pivot(e: Error, j0: usize) -> Error {
     }
 }
 
-/// The block `(row, col, nrows, ncols)` of `a` (in range by construction).
-#[inline(always)]
-fn sub<'s, T: Real>(
-    a: &'s mut MatMut<'_, T>,
-    row: usize,
-    col: usize,
-    nrows: usize,
-    ncols: usize,
-) -> Result<MatMut<'s, T>> {
-    a.rb_mut().into_submatrix(row, col, nrows, ncols)
-}
-
 /// Panel solve `X = P L11^{-T}` for `P = A[j0+b.., j0..j0+b]`, done on the
 /// packed panel (`MR` rows at a time, k-major) so that the work is in the
 /// register tile; the result is written back into `A` and left packed in
@@ -261,12 +249,12 @@ fn panel_solve<T: Real, const FMA: bool>(
     let n = a.nrows();
     let j1 = j0 + b;
     let m = n - j1;
-    let l11 = sub(a, j0, j0, b, b)?;
+    let l11 = a.submatrix_mut(j0, j0, b, b)?;
     kernel::pack::<T, NR>(l11.rb(), packs.lp);
     for (k, d) in packs.inv_d.iter_mut().enumerate().take(b) {
         *d = l11.at(k, k).recip();
     }
-    let mut panel = sub(a, j1, j0, m, b)?;
+    let mut panel = a.submatrix_mut(j1, j0, m, b)?;
     kernel::pack::<T, MR>(panel.rb(), packs.ap);
     for (p, xp) in packs
         .ap

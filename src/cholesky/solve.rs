@@ -166,18 +166,9 @@ impl<T: Real, S: AsMatRef<Scalar = T>> Cholesky<S> {
     /// is not `n x n`.
     pub fn reconstruct_into(&self, mut out: MatMut<'_, T>) -> Result<()> {
         let l = self.l();
-        let n = self.dim();
-        expect_dim("reconstruct: rows of out", n, out.nrows())?;
-        expect_dim("reconstruct: columns of out", n, out.ncols())?;
-        for i in 0..n {
-            for j in 0..=i {
-                let mut s = T::zero();
-                for k in 0..=j {
-                    s += l.at(i, k) * l.at(j, k);
-                }
-                *out.at_mut(i, j) = s;
-            }
-        }
+        self.write_lower(&mut out, |i, j| {
+            (0..=j).fold(T::zero(), |s, k| s + l.at(i, k) * l.at(j, k))
+        })?;
         mirror_lower_to_upper(&mut out);
         Ok(())
     }
@@ -185,12 +176,22 @@ impl<T: Real, S: AsMatRef<Scalar = T>> Cholesky<S> {
     /// Copies `L` (lower triangle) into `out`.
     fn copy_factor_into(&self, out: &mut MatMut<'_, T>) -> Result<()> {
         let l = self.l();
+        self.write_lower(out, |i, j| l.at(i, j))
+    }
+
+    /// Checks that `out` is `n x n` and writes `entry(i, j)` into its lower
+    /// triangle.
+    fn write_lower(
+        &self,
+        out: &mut MatMut<'_, T>,
+        entry: impl Fn(usize, usize) -> T,
+    ) -> Result<()> {
         let n = self.dim();
         expect_dim("rows of out", n, out.nrows())?;
         expect_dim("columns of out", n, out.ncols())?;
         for i in 0..n {
             for j in 0..=i {
-                *out.at_mut(i, j) = l.at(i, j);
+                *out.at_mut(i, j) = entry(i, j);
             }
         }
         Ok(())
