@@ -7,6 +7,7 @@ use gramkit::cholesky::{
     Cholesky, CholeskyRef, FixedCholesky, cholesky_in_place, cholesky_in_place_workspace_len,
     cholesky_into, cholesky_into_workspace_len,
 };
+use gramkit::eigen::{symmetric_eigen, symmetric_eigen_workspace_len};
 use gramkit::op::{LinearOperator, LogDet, Solve};
 use gramkit::{Error, MatMut, MatRef, Real};
 use proptest::prelude::*;
@@ -129,6 +130,21 @@ proptest! {
         let l = factor_copy(&a).unwrap();
         let ld = CholeskyRef::from_factor(l.view()).unwrap().log_det();
         prop_assert!((ld - reference).abs() <= 1e-10 * (1.0 + reference.abs()));
+    }
+
+    #[test]
+    fn logdet_equals_sum_of_log_eigenvalues((n, seed) in order_and_seed(40)) {
+        let a = random_spd::<f64>(n, 0.5, &mut Rng(seed));
+        let mut values = vec![0.0; n];
+        let mut ws = vec![0.0; symmetric_eigen_workspace_len(n, false)];
+        symmetric_eigen(a.view(), &mut values, None, &mut ws).unwrap();
+        let from_eigen: f64 = values.iter().map(|w| w.ln()).sum();
+        let ld = CholeskyRef::from_factor(factor_copy(&a).unwrap().view()).unwrap().log_det();
+        prop_assert!((ld - from_eigen).abs() <= 1e-11 * (n as f64 + 1.0) * (1.0 + from_eigen.abs()), "{ld} vs {from_eigen}");
+        // and in f32, against the same f64 eigenvalues
+        let a32 = Dense::<f32>::from_fn(n, n, |i, j| a.at(i, j) as f32);
+        let ld32 = CholeskyRef::from_factor(factor_copy(&a32).unwrap().view()).unwrap().log_det();
+        prop_assert!((f64::from(ld32) - from_eigen).abs() <= 1e-3 * (n as f64 + 1.0) * (1.0 + from_eigen.abs()));
     }
 
     #[test]
