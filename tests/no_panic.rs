@@ -78,18 +78,18 @@ proptest! {
         if let Ok(view) = MatMut::from_row_major(&mut a, r, c)
             && let Ok(mut chol) = cholesky_in_place(view, &mut ws)
         {
-                prop_assert!((0..r).all(|i| (0..=i).all(|j| chol.l().get(i, j).is_some_and(f64::is_finite))));
-                let mut b = x.clone();
-                if chol.solve_in_place(&mut b).is_ok() {
-                    prop_assert!(finite(&b) || !finite(&x));
-                }
-                let mut ws2 = vec![0.0; cholesky_update_workspace_len(r).max(cholesky_downdate_workspace_len(r))];
-                let _ = chol.update(&x, &mut ws2);
-                let _ = chol.downdate(&x, &mut ws2);
-                let short = ws_len.min(ws2.len());
-                let _ = chol.downdate(&x, &mut ws2[..short]);
-                prop_assert!(chol.log_det().is_finite() || chol.log_det().is_infinite());
+            prop_assert!((0..r).all(|i| (0..=i).all(|j| chol.l().get(i, j).is_some_and(f64::is_finite))));
+            let mut b = x.clone();
+            if chol.solve_in_place(&mut b).is_ok() {
+                prop_assert!(finite(&b) || !finite(&x));
             }
+            let mut ws2 = vec![0.0; cholesky_update_workspace_len(r).max(cholesky_downdate_workspace_len(r))];
+            let _ = chol.update(&x, &mut ws2);
+            let _ = chol.downdate(&x, &mut ws2);
+            let short = ws_len.min(ws2.len());
+            let _ = chol.downdate(&x, &mut ws2[..short]);
+            prop_assert!(chol.log_det().is_finite());
+        }
         let src = MatRef::from_row_major(&data, r, c);
         if let Ok(src) = src {
             let mut l = vec![0.0; r * r];
