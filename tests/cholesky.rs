@@ -107,7 +107,7 @@ proptest! {
         // the in-place variant gives the same matrix
         let mut l2 = l.clone();
         let c2 = Cholesky::from_factor(l2.view_mut()).unwrap();
-        c2.invert_in_place();
+        c2.invert_in_place().unwrap();
         prop_assert_eq!(l2.data, inv.data);
     }
 
@@ -261,7 +261,7 @@ fn fixed_path_matches_view_path() {
         for i in 0..N {
             assert!((x[i] - y[i]).abs() <= 1e-12 * (1.0 + y[i].abs()));
         }
-        let inv = chol.inverse();
+        let inv = chol.inverse().unwrap();
         let prod = a.matmul(&Dense::from_fn(N, N, |i, j| inv[i][j]));
         assert!(prod.max_diff(&Dense::identity(N)) < 1e-10);
     }
@@ -291,6 +291,41 @@ fn fixed_f32_on_the_stack() {
     assert!(matches!(
         FixedCholesky::factor(&[[1.0f32, 2.0], [2.0, 1.0]]),
         Err(Error::NotPositiveDefinite { pivot: 1 })
+    ));
+}
+
+#[test]
+fn results_past_the_largest_finite_value_are_errors() {
+    // A = diag(1e-400, 1) is representable through its factor only.
+    let l = [[1e-200f64, 0.0], [0.5, 1.0]];
+    let chol = Cholesky::from_factor(l).unwrap();
+    let mut b = [1.0, 1.0];
+    assert_eq!(
+        chol.solve_in_place(&mut b),
+        Err(Error::Overflow {
+            what: "a solution entry"
+        })
+    );
+    let mut b = [1.0, 1.0];
+    assert!(matches!(chol.solve_lower_in_place(&mut b), Ok(())));
+    assert!(matches!(
+        chol.solve_upper_in_place(&mut b),
+        Err(Error::Overflow { .. })
+    ));
+    assert_eq!(
+        chol.inverse().map(|_| ()),
+        Err(Error::Overflow {
+            what: "an entry of the inverse"
+        })
+    );
+    let mut out = [[0.0; 2]; 2];
+    assert!(matches!(
+        chol.inverse_into(MatMut::from_array(&mut out)),
+        Err(Error::Overflow { .. })
+    ));
+    assert!(matches!(
+        Cholesky::from_factor(l).unwrap().invert_in_place(),
+        Err(Error::Overflow { .. })
     ));
 }
 

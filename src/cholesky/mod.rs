@@ -299,9 +299,12 @@ impl<T: Real, const N: usize> Cholesky<[[T; N]; N]> {
     }
 
     /// `A^{-1}` by value (full symmetric).
-    pub fn inverse(&self) -> [[T; N]; N] {
+    ///
+    /// # Errors
+    /// [`Error::Overflow`] if an entry exceeds the largest finite value.
+    pub fn inverse(&self) -> Result<[[T; N]; N]> {
         let mut out = self.l;
-        solve::invert_lower_in_place(&mut MatMut::from_array(&mut out));
-        out
+        solve::invert_lower_in_place(&mut MatMut::from_array(&mut out))?;
+        Ok(out)
     }
 }

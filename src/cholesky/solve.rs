@@ -1,7 +1,7 @@
 //! Solves, log-determinant, inverse and reconstruction with a factor.
 
 use super::{Cholesky, mirror_lower_to_upper};
-use crate::error::{Result, expect_dim};
+use crate::error::{Error, Result, expect_dim};
 use crate::op::{LinearOperator, LogDet, Solve};
 use crate::real::Real;
 use crate::view::{AsMatMut, AsMatRef, MatMut, MatRef};
@@ -68,52 +68,62 @@ fn lower_gram_in_place<T: Real>(m: &mut MatMut<'_, T>) {
     }
 }
 
-/// `A^{-1} = L^{-T} L^{-1}` in place from `L`, written to both triangles.
-pub(super) fn invert_lower_in_place<T: Real>(l: &mut MatMut<'_, T>) {
+/// `A^{-1} = L^{-T} L^{-1}` in place from `L`, written to both triangles;
+/// [`Error::Overflow`] if an entry is not representable.
+pub(super) fn invert_lower_in_place<T: Real>(l: &mut MatMut<'_, T>) -> Result<()> {
     invert_triangle(l);
     lower_gram_in_place(l);
     mirror_lower_to_upper(l);
+    check_result(l.rb(), "an entry of the inverse")
+}
+
+/// Fails with [`Error::Overflow`] if a result holds a non-finite entry.
+fn check_result<T: Real>(m: MatRef<'_, T>, what: &'static str) -> Result<()> {
+    m.check_finite(what).map_err(|_| Error::Overflow { what })
 }
 
 impl<T: Real, S: AsMatRef<Scalar = T>> Cholesky<S> {
-    /// Checks a right-hand-side block.
-    fn check_rhs(&self, b: MatRef<'_, T>) -> Result<()> {
+    /// The solves: checks `B`, substitutes forward (`L`) and/or backward
+    /// (`L^T`) in place, then checks that the result is representable.
+    fn substitute(&self, mut b: MatMut<'_, T>, lower: bool, upper: bool) -> Result<()> {
         expect_dim("cholesky solve: rows of B", self.dim(), b.nrows())?;
-        b.check_finite("B")
+        b.rb().check_finite("B")?;
+        if lower {
+            forward(self.l(), &mut b);
+        }
+        if upper {
+            backward(self.l(), &mut b);
+        }
+        check_result(b.rb(), "a solution entry")
     }
 
     /// `B <- A^{-1} B` for `n x k` right-hand sides (any strides),
     /// `2 n^2 k` flops.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch),
-    /// [`Error::NonFinite`](crate::Error::NonFinite); `B` is unchanged on
-    /// error.
-    pub fn solve_matrix_in_place(&self, mut b: MatMut<'_, T>) -> Result<()> {
-        self.check_rhs(b.rb())?;
-        forward(self.l(), &mut b);
-        backward(self.l(), &mut b);
-        Ok(())
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) and
+    /// [`Error::NonFinite`](crate::Error::NonFinite), with `B` unchanged;
+    /// [`Error::Overflow`](crate::Error::Overflow) if the solution exceeds the
+    /// largest finite value (possible only for a nearly singular `A`), with
+    /// `B` overwritten.
+    pub fn solve_matrix_in_place(&self, b: MatMut<'_, T>) -> Result<()> {
+        self.substitute(b, true, true)
     }
 
     /// `B <- L^{-1} B` (forward substitution), `n^2 k` flops.
     ///
     /// # Errors
     /// As [`solve_matrix_in_place`](Self::solve_matrix_in_place).
-    pub fn solve_lower_matrix_in_place(&self, mut b: MatMut<'_, T>) -> Result<()> {
-        self.check_rhs(b.rb())?;
-        forward(self.l(), &mut b);
-        Ok(())
+    pub fn solve_lower_matrix_in_place(&self, b: MatMut<'_, T>) -> Result<()> {
+        self.substitute(b, true, false)
     }
 
     /// `B <- L^{-T} B` (backward substitution), `n^2 k` flops.
     ///
     /// # Errors
     /// As [`solve_matrix_in_place`](Self::solve_matrix_in_place).
-    pub fn solve_upper_matrix_in_place(&self, mut b: MatMut<'_, T>) -> Result<()> {
-        self.check_rhs(b.rb())?;
-        backward(self.l(), &mut b);
-        Ok(())
+    pub fn solve_upper_matrix_in_place(&self, b: MatMut<'_, T>) -> Result<()> {
+        self.substitute(b, false, true)
     }
 
     /// `b <- A^{-1} b`, `2 n^2` flops.
@@ -152,11 +162,11 @@ impl<T: Real, S: AsMatRef<Scalar = T>> Cholesky<S> {
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if `out`
-    /// is not `n x n`.
+    /// is not `n x n`; [`Error::Overflow`](crate::Error::Overflow) if an entry
+    /// of the inverse exceeds the largest finite value.
     pub fn inverse_into(&self, mut out: MatMut<'_, T>) -> Result<()> {
         self.copy_factor_into(&mut out)?;
-        invert_lower_in_place(&mut out);
-        Ok(())
+        invert_lower_in_place(&mut out)
     }
 
     /// `out <- L L^T` (the factored matrix, both triangles), `n^3 / 3` flops.
@@ -221,9 +231,14 @@ impl<T: Real, S: AsMatRef<Scalar = T>> Cholesky<S> {
 impl<T: Real, S: AsMatMut<Scalar = T>> Cholesky<S> {
     /// Overwrites the factor with `A^{-1}` (both triangles) and gives the
     /// storage back; `2 n^3 / 3` flops, no workspace.
-    pub fn invert_in_place(mut self) -> S {
-        invert_lower_in_place(&mut self.view_mut());
-        self.into_storage()
+    ///
+    /// # Errors
+    /// [`Error::Overflow`](crate::Error::Overflow) if an entry of the inverse
+    /// exceeds the largest finite value (the storage then holds no usable
+    /// values and is dropped).
+    pub fn invert_in_place(mut self) -> Result<S> {
+        invert_lower_in_place(&mut self.view_mut())?;
+        Ok(self.into_storage())
     }
 }
 
