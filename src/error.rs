@@ -17,6 +17,16 @@ pub enum Error {
         /// 0-based index of the failing pivot.
         pivot: usize,
     },
+    /// Factor `factor` of a Kronecker product is not numerically positive
+    /// definite: its Cholesky pivot `pivot` is not positive, or below
+    /// `n eps max(diag)` (rounding level), so its log-determinant would be
+    /// meaningless.
+    NotPositiveDefiniteFactor {
+        /// 0-based index of the factor.
+        factor: usize,
+        /// 0-based index of the failing pivot within that factor.
+        pivot: usize,
+    },
     /// A rank-one downdate `L L^T - x x^T` would not be positive definite:
     /// its leading `(index + 1) x (index + 1)` block is the first that
     /// fails. The factor is left unchanged.
@@ -87,6 +97,10 @@ impl fmt::Display for Error {
             Error::NotPositiveDefinite { pivot } => write!(
                 f,
                 "matrix is not positive definite: pivot {pivot} is not positive"
+            ),
+            Error::NotPositiveDefiniteFactor { factor, pivot } => write!(
+                f,
+                "Kronecker factor {factor} is not numerically positive definite (pivot {pivot})"
             ),
             Error::DowndateFailed { index } => write!(
                 f,

@@ -17,6 +17,7 @@
 //! | [`dense`] | dense products |
 //! | [`cholesky`] | factor, solve, log-determinant, inverse, update/downdate, jitter, pivoted |
 //! | [`eigen`] | symmetric eigensolver |
+//! | [`kron`] | Kronecker products, `K + s^2 I` in eigen form, Gaussian processes on grids |
 //!
 //! With the `std` feature (on by default) the [`host`] module adds owned
 //! matrices and convenience APIs on top of the same core.
@@ -37,6 +38,7 @@ pub mod cholesky;
 pub mod dense;
 pub mod eigen;
 pub mod error;
+pub mod kron;
 pub mod op;
 pub mod real;
 pub mod view;

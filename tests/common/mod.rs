@@ -142,3 +142,62 @@ pub fn rbf_grid<T: Real>(n: usize, lo: f64, hi: f64, lengthscale: f64, variance:
 pub fn order_and_seed(max_n: usize) -> impl Strategy<Value = (usize, u64)> {
     (0..=max_n, any::<u64>())
 }
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting, in f64
+/// (a reference independent of the crate).
+pub fn dense_solve(a: &Dense<f64>, b: &[f64]) -> Vec<f64> {
+    let n = a.n;
+    let mut m = a.data.clone();
+    let mut x = b.to_vec();
+    for k in 0..n {
+        let p = (k..n)
+            .max_by(|&i, &j| m[i * n + k].abs().total_cmp(&m[j * n + k].abs()))
+            .unwrap();
+        if p != k {
+            for j in 0..n {
+                m.swap(k * n + j, p * n + j);
+            }
+            x.swap(k, p);
+        }
+        for i in k + 1..n {
+            let f = m[i * n + k] / m[k * n + k];
+            for j in k..n {
+                m[i * n + j] -= f * m[k * n + j];
+            }
+            x[i] -= f * x[k];
+        }
+    }
+    for i in (0..n).rev() {
+        let s: f64 = (i + 1..n).map(|j| m[i * n + j] * x[j]).sum();
+        x[i] = (x[i] - s) / m[i * n + i];
+    }
+    x
+}
+
+/// `log det a` of a symmetric positive-definite `a` by a plain Cholesky in
+/// f64 (a reference independent of the crate).
+pub fn dense_logdet_spd(a: &Dense<f64>) -> f64 {
+    let n = a.n;
+    let mut l = vec![0.0; n * n];
+    let mut ld = 0.0;
+    for j in 0..n {
+        let d = a.at(j, j) - (0..j).map(|k| l[j * n + k] * l[j * n + k]).sum::<f64>();
+        assert!(d > 0.0, "reference Cholesky: pivot {j} = {d}");
+        l[j * n + j] = d.sqrt();
+        ld += d.ln();
+        for i in j + 1..n {
+            let s: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
+            l[i * n + j] = (a.at(i, j) - s) / l[j * n + j];
+        }
+    }
+    ld
+}
+
+/// The Kronecker product of dense matrices by its definition.
+pub fn dense_kron(factors: &[Dense<f64>]) -> Dense<f64> {
+    factors.iter().skip(1).fold(factors[0].clone(), |acc, f| {
+        Dense::from_fn(acc.n * f.n, acc.m * f.m, |i, j| {
+            acc.at(i / f.n, j / f.m) * f.at(i % f.n, j % f.m)
+        })
+    })
+}
