@@ -396,7 +396,7 @@ fn seed_grid_log_determinants() {
         )
         .unwrap();
     // 2 * 15 * log|Kx| in 80-digit arithmetic (mpmath): -4064.3486431356314525
-    let exact = -4064.348_643_135_631_4;
+    let exact = -4_064.348_643_135_631_4;
     assert!(
         ((chol.log_det() - exact) / exact).abs() < 1e-6,
         "{}",

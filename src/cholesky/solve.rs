@@ -101,9 +101,9 @@ impl<T: Real, S: AsMatRef<Scalar = T>> Cholesky<S> {
     /// `2 n^2 k` flops.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) and
-    /// [`Error::NonFinite`](crate::Error::NonFinite), with `B` unchanged;
-    /// [`Error::Overflow`](crate::Error::Overflow) if the solution exceeds the
+    /// [`Error::DimensionMismatch`] and
+    /// [`Error::NonFinite`], with `B` unchanged;
+    /// [`Error::Overflow`] if the solution exceeds the
     /// largest finite value (possible only for a nearly singular `A`), with
     /// `B` overwritten.
     pub fn solve_matrix_in_place(&self, b: MatMut<'_, T>) -> Result<()> {
@@ -161,8 +161,8 @@ impl<T: Real, S: AsMatRef<Scalar = T>> Cholesky<S> {
     /// `out <- A^{-1}`, both triangles, `2 n^3 / 3` flops.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if `out`
-    /// is not `n x n`; [`Error::Overflow`](crate::Error::Overflow) if an entry
+    /// [`Error::DimensionMismatch`] if `out`
+    /// is not `n x n`; [`Error::Overflow`] if an entry
     /// of the inverse exceeds the largest finite value.
     pub fn inverse_into(&self, mut out: MatMut<'_, T>) -> Result<()> {
         self.copy_factor_into(&mut out)?;
@@ -172,7 +172,7 @@ impl<T: Real, S: AsMatRef<Scalar = T>> Cholesky<S> {
     /// `out <- L L^T` (the factored matrix, both triangles), `n^3 / 3` flops.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if `out`
+    /// [`Error::DimensionMismatch`] if `out`
     /// is not `n x n`.
     pub fn reconstruct_into(&self, mut out: MatMut<'_, T>) -> Result<()> {
         let l = self.l();
@@ -233,7 +233,7 @@ impl<T: Real, S: AsMatMut<Scalar = T>> Cholesky<S> {
     /// storage back; `2 n^3 / 3` flops, no workspace.
     ///
     /// # Errors
-    /// [`Error::Overflow`](crate::Error::Overflow) if an entry of the inverse
+    /// [`Error::Overflow`] if an entry of the inverse
     /// exceeds the largest finite value (the storage then holds no usable
     /// values and is dropped).
     pub fn invert_in_place(mut self) -> Result<S> {

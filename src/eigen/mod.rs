@@ -105,15 +105,15 @@ pub const fn symmetric_eigen_workspace_len(n: usize, with_vectors: bool) -> usiz
 /// Jacobi. Workspace [`symmetric_eigen_workspace_len`]`(n, vectors.is_some())`.
 ///
 /// # Errors
-/// - [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if `a` is
+/// - [`Error::DimensionMismatch`] if `a` is
 ///   not square, `values.len() != n` or `vectors` is not `n x n`;
-/// - [`Error::WorkspaceTooSmall`](crate::Error::WorkspaceTooSmall);
-/// - [`Error::NonFinite`](crate::Error::NonFinite) if the lower triangle of
+/// - [`Error::WorkspaceTooSmall`];
+/// - [`Error::NonFinite`] if the lower triangle of
 ///   `a` holds NaN or infinity (checked before any work);
-/// - [`Error::NoConvergence`](crate::Error::NoConvergence) if the iteration
+/// - [`Error::NoConvergence`] if the iteration
 ///   cap is reached (30 QR sweeps per eigenvalue, 50 Jacobi sweeps), which
 ///   does not happen for finite input in practice;
-/// - [`Error::Overflow`](crate::Error::Overflow) if an eigenvalue exceeds the
+/// - [`Error::Overflow`] if an eigenvalue exceeds the
 ///   largest finite value (possible only for entries near it).
 ///
 /// On error `values` and `vectors` hold unspecified contents (nothing is
@@ -205,8 +205,8 @@ impl<T: Real, const N: usize> FixedSymmetricEigen<T, N> {
     /// [`symmetric_eigen`].
     ///
     /// # Errors
-    /// [`Error::NonFinite`](crate::Error::NonFinite) for a non-finite lower
-    /// triangle, [`Error::NoConvergence`](crate::Error::NoConvergence) as in
+    /// [`Error::NonFinite`] for a non-finite lower
+    /// triangle, [`Error::NoConvergence`] as in
     /// [`symmetric_eigen`].
     pub fn compute(a: &[[T; N]; N]) -> Result<Self> {
         let a = MatRef::from_array(a);
