@@ -7,7 +7,116 @@ use crate::real::Real;
 use crate::view::{AsMatMut, AsMatRef, MatMut, MatRef};
 
 /// Forward substitution `L Y = B` in place (`B`: `n x k`), `n^2 k` flops.
+/// A row-major `L` with contiguous columns or rows of `B` runs on slices
+/// (dot products, or row updates); other layouts go entry by entry.
 fn forward<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
+    substitute(l, b, true);
+}
+
+/// Backward substitution `L^T X = Y` in place, `n^2 k` flops.
+fn backward<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
+    substitute(l, b, false);
+}
+
+/// Forward (`lower`) or backward substitution, choosing the loop order by
+/// the layouts.
+fn substitute<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>, lower: bool) {
+    let (n, k) = b.shape();
+    if n == 0 || k == 0 {
+        return;
+    }
+    let l_rows = l.col_stride() == 1;
+    let (data, rs, cs) = b.raw_mut();
+    if l_rows && rs == 1 {
+        for c in 0..k {
+            let col = &mut data[c * cs..c * cs + n];
+            if lower {
+                forward_column(l, col);
+            } else {
+                backward_column(l, col);
+            }
+        }
+    } else if l_rows && cs == 1 {
+        if lower {
+            forward_rows(l, data, rs, k);
+        } else {
+            backward_rows(l, data, rs, k);
+        }
+    } else if lower {
+        forward_strided(l, b);
+    } else {
+        backward_strided(l, b);
+    }
+}
+
+/// `x_i <- (x_i - L[i, ..i] . x[..i]) / l_ii` down a contiguous column.
+fn forward_column<T: Real>(l: MatRef<'_, T>, x: &mut [T]) {
+    for i in 0..x.len() {
+        if let Some(row) = l.row_slice(i) {
+            let s = crate::dense::dot(&row[..i], &x[..i]);
+            x[i] = (x[i] - s) / row[i];
+        }
+    }
+}
+
+/// `x_i <- x_i / l_ii; x[..i] -= x_i L[i, ..i]` up a contiguous column.
+fn backward_column<T: Real>(l: MatRef<'_, T>, x: &mut [T]) {
+    for i in (0..x.len()).rev() {
+        if let Some(row) = l.row_slice(i) {
+            let xi = x[i] / row[i];
+            x[i] = xi;
+            for (xk, &lik) in x[..i].iter_mut().zip(&row[..i]) {
+                *xk -= lik * xi;
+            }
+        }
+    }
+}
+
+/// Rows `r` (mutable) and `k < r` (read) of a row-major buffer.
+fn two_rows<T>(data: &mut [T], ld: usize, width: usize, r: usize, k: usize) -> (&mut [T], &[T]) {
+    let (head, tail) = data.split_at_mut(r * ld);
+    (&mut tail[..width], &head[k * ld..k * ld + width])
+}
+
+/// Forward substitution on contiguous rows of `B`:
+/// `B[i] <- (B[i] - sum_{k<i} l_ik B[k]) / l_ii`.
+fn forward_rows<T: Real>(l: MatRef<'_, T>, data: &mut [T], ld: usize, width: usize) {
+    for i in 0..l.nrows() {
+        for k in 0..i {
+            let lik = l.at(i, k);
+            let (bi, bk) = two_rows(data, ld, width, i, k);
+            for (x, &y) in bi.iter_mut().zip(bk) {
+                *x -= lik * y;
+            }
+        }
+        let d = l.at(i, i);
+        data[i * ld..i * ld + width]
+            .iter_mut()
+            .for_each(|x| *x /= d);
+    }
+}
+
+/// Backward substitution on contiguous rows of `B`:
+/// `B[i] <- B[i] / l_ii; B[k] -= l_ik B[i]` for `k < i`.
+fn backward_rows<T: Real>(l: MatRef<'_, T>, data: &mut [T], ld: usize, width: usize) {
+    for i in (0..l.nrows()).rev() {
+        let d = l.at(i, i);
+        data[i * ld..i * ld + width]
+            .iter_mut()
+            .for_each(|x| *x /= d);
+        for k in 0..i {
+            let lik = l.at(i, k);
+            let (head, tail) = data.split_at_mut(i * ld);
+            let bi = &tail[..width];
+            for (x, &y) in head[k * ld..k * ld + width].iter_mut().zip(bi) {
+                *x -= lik * y;
+            }
+        }
+    }
+}
+
+/// Forward substitution through indexed access, for any strides.
+fn forward_strided<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
     let n = l.nrows();
     for c in 0..b.ncols() {
         for i in 0..n {
@@ -20,8 +129,8 @@ fn forward<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
     }
 }
 
-/// Backward substitution `L^T X = Y` in place, `n^2 k` flops.
-fn backward<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
+/// Backward substitution through indexed access, for any strides.
+fn backward_strided<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
     let n = l.nrows();
     for c in 0..b.ncols() {
         for i in (0..n).rev() {
