@@ -17,6 +17,8 @@
 //! | [`dense`] | dense products |
 //! | [`cholesky`] | factor, solve, log-determinant, inverse, update/downdate, jitter, pivoted |
 //! | [`eigen`] | symmetric eigensolver |
+//! | [`fair`] | fair null-space projection of a kernel matrix (the iterated `Z_k` transform) |
+//! | [`nystrom`] | Nystroem approximation and the Woodbury inverse `(K~ + lambda I)^{-1}` |
 //! | [`kron`] | Kronecker products, `K + s^2 I` in eigen form, Gaussian processes on grids |
 //!
 //! With the `std` feature (on by default) the [`host`] module adds owned
@@ -38,7 +40,9 @@ pub mod cholesky;
 pub mod dense;
 pub mod eigen;
 pub mod error;
+pub mod fair;
 pub mod kron;
+pub mod nystrom;
 pub mod op;
 pub mod real;
 pub mod view;

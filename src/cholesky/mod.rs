@@ -230,6 +230,12 @@ impl<T: Real, S: AsMatRef<Scalar = T>> Cholesky<S> {
         Ok(Self { l })
     }
 
+    /// Wraps storage known to hold a valid factor (crate-internal: the
+    /// caller has just computed it), skipping the `O(n^2)` checks.
+    pub(crate) fn from_factor_unchecked(l: S) -> Self {
+        Self { l }
+    }
+
     /// Order `n` of the factored matrix.
     pub fn dim(&self) -> usize {
         self.l.as_mat_ref().nrows()

@@ -1,0 +1,780 @@
+//! Fair null-space projection of a kernel matrix: the iterated `Z_k`
+//! transform.
+//!
+//! Given a PSD kernel matrix `K` (`n x n`), protected attributes `A`
+//! (`n x p`) and a ridge `lambda > 0`, iteration `j` finds what predicts
+//! `A` from the current kernel, `alpha_j = (K_{j-1} + lambda I)^{-1} A`, and
+//! removes it: with `U_j = K_{j-1} alpha_j` and `C_j = alpha_j^T U_j`,
+//!
+//! ```text
+//! K_j = K_{j-1} - U_j C_j^{-1} U_j^T = T_j K_{j-1} T_j^T,   T_j = I - U_j C_j^{-1} alpha_j^T
+//! ```
+//!
+//! which in the empirical feature space (`K = F F^T`) is the projection of
+//! the features onto the null space of `W_j = F_{j-1}^T alpha_j`. Any kernel
+//! method trained on `K_k` is blind to what linearly predicted `A` in the
+//! kernel's feature space, and new points are transformed consistently
+//! ([`FairSteps::transform_new`]).
+//!
+//! Computed literally the recurrence loses positive semi-definiteness in
+//! floating point and costs `O(k n^3)`. Here it runs in factor form
+//! (`../shared/design/MATH.md` section 1):
+//!
+//! - `F` (`n x r`) from a rank-revealing pivoted Cholesky of `K` (exact
+//!   mode) or the Nystroem factor `B` (`n x m`, [`fair_transform_nystrom`]);
+//! - the removed directions are kept orthonormal in feature space
+//!   (Gram-Schmidt, each projection applied twice), so every normaliser is
+//!   a sum of squares, never negative;
+//! - one resolvent of `K_j + lambda I` is carried through the iterations by
+//!   downdates (an `n x n` Cholesky factor in exact mode, an `m x m` Woodbury
+//!   factor in Nystroem mode), refactored only if a downdate fails;
+//! - the result is `K_k = G G^T` with `G = F - (F W) W^T`: a Gram matrix,
+//!   symmetric and PSD to rounding for every `lambda > 0` and every `k`.
+//!
+//! Exact mode costs `O(n^3 + k p n^2)`; Nystroem mode `O(n m^2 + k p n m)`
+//! time and `O(n m + k p n)` memory, with no `n x n` matrix unless the caller
+//! asks for `K_k`. When nothing predictive is left (the new direction's
+//! normaliser vanishes relative to `|K|`), the iterations stop early and the
+//! report says how many were applied.
+
+mod resolvent;
+mod steps;
+
+pub use steps::{FairSteps, fair_steps_len};
+
+use crate::cholesky::{
+    PivotedOptions, SymmetricSource, cholesky_downdate_workspace_len,
+    cholesky_in_place_workspace_len, pivoted_cholesky, pivoted_cholesky_workspace_len,
+};
+use crate::dense::{matmul, matmul_workspace_len};
+use crate::eigen::{symmetric_eigen, symmetric_eigen_workspace_len};
+use crate::error::{Error, Result, expect_dim, require};
+use crate::nystrom::{NystromInverse, nystrom_storage_len, nystrom_workspace_len};
+use crate::real::Real;
+use crate::view::{MatMut, MatRef};
+use crate::workspace::{Workspace, add, mul};
+use resolvent::{DenseResolvent, Resolvent, WoodburyResolvent};
+use steps::step_len;
+
+/// Parameters of a fair transform.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FairOptions<T> {
+    /// Ridge of the projection, `> 0`: smaller removes more.
+    pub lambda: T,
+    /// Iterations `k` to apply (fewer when nothing predictive is left).
+    pub iterations: usize,
+}
+
+/// What a fair transform did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FairReport {
+    /// Iterations applied (`<= iterations`).
+    pub applied: usize,
+    /// Rank `r` of the feature factor `F` (`K ~ F F^T`).
+    pub rank: usize,
+    /// Orthonormal directions removed in feature space (`<= applied p`).
+    pub directions: usize,
+    /// Times a downdate failed in floating point and the resolvent was
+    /// refactored.
+    pub refactorizations: usize,
+}
+
+/// Landmarks of the Nystroem mode.
+#[derive(Debug, Clone, Copy)]
+pub enum Landmarks<'l> {
+    /// These indices.
+    Given(&'l [usize]),
+    /// Up to `m` chosen greedily by pivoted Cholesky.
+    Greedy {
+        /// How many.
+        m: usize,
+    },
+}
+
+/// Directions removed so far: orthonormal columns of `W` (`r` each).
+pub(crate) struct Directions<'w, T> {
+    buf: &'w mut [T],
+    r: usize,
+    count: usize,
+}
+
+impl<'w, T: Real> Directions<'w, T> {
+    /// Room for `buf.len() / r` directions of length `r`.
+    fn new(buf: &'w mut [T], r: usize) -> Self {
+        Self { buf, r, count: 0 }
+    }
+
+    /// Direction `i`.
+    fn get(&self, i: usize) -> &[T] {
+        &self.buf[i * self.r..(i + 1) * self.r]
+    }
+
+    /// `x <- (I - W W^T) x`, applied twice so that `x` ends orthogonal to
+    /// `W` to working accuracy even after cancellation.
+    pub(crate) fn project(&self, x: &mut [T]) {
+        self.project_with(x, None);
+    }
+
+    /// Like [`project`](Self::project), with one more unit direction `extra`
+    /// (orthogonal to `W`).
+    fn project_with(&self, x: &mut [T], extra: Option<&[T]>) {
+        for _ in 0..2 {
+            for d in (0..self.count).map(|i| self.get(i)).chain(extra) {
+                let c = crate::dense::dot(d, x);
+                for (xi, &di) in x.iter_mut().zip(d) {
+                    *xi -= c * di;
+                }
+            }
+        }
+    }
+
+    /// Appends a unit direction.
+    fn push(&mut self, w: &[T]) -> Result<()> {
+        let start = self.count * self.r;
+        let got = self.buf.len();
+        let slot = self
+            .buf
+            .get_mut(start..start + self.r)
+            .ok_or(Error::WorkspaceTooSmall {
+                needed: start + self.r,
+                got,
+            })?;
+        slot.copy_from_slice(w);
+        self.count += 1;
+        Ok(())
+    }
+
+    /// `g <- F P` row by row (`n x r` row-major), `P` removing the
+    /// directions and `extra`.
+    pub(crate) fn project_factor(
+        &self,
+        f: MatRef<'_, T>,
+        extra: Option<&[T]>,
+        g: &mut [T],
+        _scratch: &mut [T],
+    ) -> Result<()> {
+        let (n, r) = f.shape();
+        for (i, row) in g[..n * r].chunks_exact_mut(r.max(1)).enumerate().take(n) {
+            for (k, v) in row.iter_mut().enumerate() {
+                *v = f.at(i, k);
+            }
+            self.project_with(row, extra);
+        }
+        Ok(())
+    }
+
+    /// `a <- P a P` for a symmetric `r x r` `a`: columns, then rows.
+    pub(crate) fn project_both_sides(
+        &self,
+        a: &mut MatMut<'_, T>,
+        extra: Option<&[T]>,
+        scratch: &mut [T],
+    ) -> Result<()> {
+        let r = self.r;
+        let col = &mut scratch[..r];
+        for pass in 0..2 {
+            for j in 0..r {
+                for (i, c) in col.iter_mut().enumerate() {
+                    *c = if pass == 0 { a.at(i, j) } else { a.at(j, i) };
+                }
+                self.project_with(col, extra);
+                for (i, &c) in col.iter().enumerate() {
+                    *a.at_mut(if pass == 0 { i } else { j }, if pass == 0 { j } else { i }) = c;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Scratch of the iterations for `n` points, factor rank `<= r`, `p`
+/// attributes (shared by both modes).
+const fn iteration_scratch_len(n: usize, r: usize, p: usize) -> usize {
+    let blocks = add(mul(3, mul(n, p)), mul(r, p));
+    let small = add(
+        mul(3, mul(p, p)),
+        add(p, symmetric_eigen_workspace_len(p, true)),
+    );
+    let vectors = add(mul(2, r), n);
+    let products = max(matmul_workspace_len(r, p, n), matmul_workspace_len(n, p, r));
+    let removal = max(cholesky_downdate_workspace_len(n), mul(5, r));
+    let refactor = add(
+        mul(n, r),
+        max(
+            matmul_workspace_len(n, n, r),
+            cholesky_in_place_workspace_len(n),
+        ),
+    );
+    let inner = max(max(products, removal), add(refactor, mul(r, r)));
+    add(add(blocks, small), add(vectors, inner))
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+/// Directions that can be kept: `min(r, iterations p)`.
+const fn direction_capacity(r: usize, p: usize, iterations: usize) -> usize {
+    let k = mul(iterations, p);
+    if k < r { k } else { r }
+}
+
+/// Workspace length of [`fair_transform`] (and [`fair_transform_in_place`])
+/// for `n` points, `p` attributes and `iterations`: about `3 n^2` plus
+/// `O(n (p + min(n, iterations p)))`.
+pub const fn fair_workspace_len(n: usize, p: usize, iterations: usize) -> usize {
+    let factor = mul(n, n);
+    let resolvent = mul(n, n);
+    let dirs = mul(n, direction_capacity(n, p, iterations));
+    let setup = max(
+        pivoted_cholesky_workspace_len(n),
+        iteration_scratch_len(n, n, p),
+    );
+    add(add(factor, resolvent), add(dirs, setup))
+}
+
+/// Workspace length of [`fair_transform_nystrom`] for `n` points, `m`
+/// landmarks, `p` attributes and `iterations`: `O(n m + m^2)` (`K_k`, when
+/// asked for, goes to the caller's output).
+pub const fn fair_nystrom_workspace_len(n: usize, m: usize, p: usize, iterations: usize) -> usize {
+    let factor = add(nystrom_storage_len(n, m), mul(n, m));
+    let resolvent = mul(2, mul(m, m));
+    let dirs = mul(m, direction_capacity(m, p, iterations));
+    let scratch = max(
+        max(nystrom_workspace_len(n, m), iteration_scratch_len(n, m, p)),
+        matmul_workspace_len(n, n, m),
+    );
+    add(add(factor, resolvent), add(dirs, scratch))
+}
+
+/// Length of the index workspace (`&mut [usize]`) of the transforms: `n`
+/// (the pivot order of the rank-revealing factorization).
+pub const fn fair_index_workspace_len(n: usize) -> usize {
+    n
+}
+
+/// Checks the arguments shared by every mode; returns `p`.
+fn check_inputs<T: Real>(
+    n: usize,
+    protected: MatRef<'_, T>,
+    opts: &FairOptions<T>,
+    steps: &[T],
+) -> Result<usize> {
+    expect_dim(
+        "fair transform: rows of the protected attributes",
+        n,
+        protected.nrows(),
+    )?;
+    let p = protected.ncols();
+    require(
+        p >= 1,
+        "protected",
+        "at least one protected attribute is needed",
+    )?;
+    require(
+        opts.lambda > T::zero() && opts.lambda.is_finite(),
+        "lambda",
+        "must be positive and finite",
+    )?;
+    protected.check_finite("protected")?;
+    let needed = fair_steps_len(n, p, opts.iterations);
+    if steps.len() < needed {
+        return Err(Error::WorkspaceTooSmall {
+            needed,
+            got: steps.len(),
+        });
+    }
+    Ok(p)
+}
+
+/// Fails unless `out` is `n x n`.
+fn check_out<T: Real>(out: &Option<MatMut<'_, T>>, n: usize) -> Result<()> {
+    if let Some(o) = out {
+        expect_dim("fair transform: rows of out", n, o.nrows())?;
+        expect_dim("fair transform: columns of out", n, o.ncols())?;
+    }
+    Ok(())
+}
+
+/// Fails unless the index workspace holds `n` entries.
+fn index_workspace(iws: &mut [usize], n: usize) -> Result<&mut [usize]> {
+    let got = iws.len();
+    iws.get_mut(..n)
+        .ok_or(Error::WorkspaceTooSmall { needed: n, got })
+}
+
+/// The exact mode's pieces of the workspace.
+struct ExactBuffers<'w, T> {
+    f: &'w mut [T],
+    l: &'w mut [T],
+    dirs: &'w mut [T],
+    scratch: &'w mut [T],
+}
+
+/// Carves the exact mode's buffers.
+fn exact_buffers<T>(
+    ws: &mut [T],
+    n: usize,
+    p: usize,
+    iterations: usize,
+) -> Result<ExactBuffers<'_, T>> {
+    let mut ws = Workspace::new(ws, fair_workspace_len(n, p, iterations))?;
+    Ok(ExactBuffers {
+        f: ws.take(n * n)?,
+        l: ws.take(n * n)?,
+        dirs: ws.take(n * direction_capacity(n, p, iterations))?,
+        scratch: ws.take(max(
+            pivoted_cholesky_workspace_len(n),
+            iteration_scratch_len(n, n, p),
+        ))?,
+    })
+}
+
+/// Fair transform of a PSD kernel matrix in exact mode: writes
+/// `K_k` into `out` (`n x n`, both triangles) when given, and the steps for
+/// new points into `steps` (length [`fair_steps_len`]).
+///
+/// `kernel` is a full matrix ([`MatRef`], lower triangle read) or a closure
+/// ([`FnSource`](crate::cholesky::FnSource)). Cost `O(n^3 + k p n^2)`: one
+/// pivoted Cholesky of `K` (rank revealed at rounding level), one Cholesky
+/// of `F F^T + lambda I`, then per iteration two triangular solves and up to
+/// `p` rank-one downdates. Workspace [`fair_workspace_len`], index
+/// workspace [`fair_index_workspace_len`].
+///
+/// # Errors
+/// - [`Error::InvalidParameter`] for `lambda <= 0` or non-finite, or no
+///   protected attribute;
+/// - [`Error::DimensionMismatch`] for mismatched sizes;
+/// - [`Error::NonFinite`] for a non-finite kernel entry or attribute;
+/// - [`Error::WorkspaceTooSmall`] for short `steps`, `ws` or `iws`.
+///
+/// ```
+/// use gramkit::{MatMut, MatRef};
+/// use gramkit::cholesky::FnSource;
+/// use gramkit::fair::{FairOptions, fair_index_workspace_len, fair_steps_len, fair_transform, fair_workspace_len};
+/// let n = 30;
+/// let x: Vec<f64> = (0..n).map(|i| i as f64 / 10.0).collect();
+/// let k = FnSource::new(n, |i: usize, j: usize| (-0.5 * (x[i] - x[j]).powi(2)).exp());
+/// let age: Vec<f64> = x.iter().map(|v| 20.0 + 10.0 * v).collect();
+/// let a = MatRef::from_row_major(&age, n, 1)?;
+/// let opts = FairOptions { lambda: 1e-2, iterations: 3 };
+/// let mut kk = vec![0.0; n * n];
+/// let mut steps = vec![0.0; fair_steps_len(n, 1, 3)];
+/// let mut ws = vec![0.0; fair_workspace_len(n, 1, 3)];
+/// let mut iws = vec![0; fair_index_workspace_len(n)];
+/// let out = MatMut::from_row_major(&mut kk, n, n)?;
+/// let (steps, report) = fair_transform(&k, a, opts, Some(out), &mut steps, &mut ws, &mut iws)?;
+/// assert_eq!((report.applied, steps.applied()), (3, 3));
+/// # Ok::<(), gramkit::Error>(())
+/// ```
+pub fn fair_transform<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
+    kernel: &S,
+    protected: MatRef<'_, T>,
+    opts: FairOptions<T>,
+    out: Option<MatMut<'_, T>>,
+    steps: &'s mut [T],
+    ws: &mut [T],
+    iws: &mut [usize],
+) -> Result<(FairSteps<'s, T>, FairReport)> {
+    let n = kernel.dim()?;
+    let p = check_inputs(n, protected, &opts, steps)?;
+    check_out(&out, n)?;
+    let b = exact_buffers(ws, n, p, opts.iterations)?;
+    let perm = index_workspace(iws, n)?;
+    let (r, trace) = factor_stage(kernel, &mut *b.f, perm, &mut *b.scratch)?;
+    finish_exact(b, n, r, trace, protected, opts, out, steps)
+}
+
+/// [`fair_transform`] overwriting its input: `k` (`n x n`, lower triangle
+/// read) holds `K_k` (both triangles) on success. On error `k` is
+/// unchanged. Same cost, workspace and errors.
+pub fn fair_transform_in_place<'s, T: Real>(
+    k: MatMut<'_, T>,
+    protected: MatRef<'_, T>,
+    opts: FairOptions<T>,
+    steps: &'s mut [T],
+    ws: &mut [T],
+    iws: &mut [usize],
+) -> Result<(FairSteps<'s, T>, FairReport)> {
+    let n = k.rb().square_order("fair transform: columns of K")?;
+    let p = check_inputs(n, protected, &opts, steps)?;
+    let b = exact_buffers(ws, n, p, opts.iterations)?;
+    let perm = index_workspace(iws, n)?;
+    let (r, trace) = factor_stage(&k.rb(), &mut *b.f, perm, &mut *b.scratch)?;
+    finish_exact(b, n, r, trace, protected, opts, Some(k), steps)
+}
+
+/// `K ~ F F^T` by pivoted Cholesky with the rank revealed at rounding level,
+/// into `f_buf` (`n x n` row-major, the first `r` columns used), and
+/// `trace K`; returns `(r, trace)`.
+fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
+    kernel: &S,
+    f_buf: &mut [T],
+    perm: &mut [usize],
+    scratch: &mut [T],
+) -> Result<(usize, T)> {
+    let n = perm.len();
+    let g = MatMut::from_row_major(f_buf, n, n)?;
+    let opts = PivotedOptions {
+        max_rank: n,
+        tolerance: T::zero(),
+    };
+    let rank = pivoted_cholesky(kernel, opts, perm, g, scratch)?.rank;
+    let trace = (0..n).map(|i| kernel.diagonal(i)).sum::<T>();
+    Ok((rank, trace))
+}
+
+/// The iterations and the output of the exact mode, once `F` is known.
+#[allow(clippy::too_many_arguments)]
+fn finish_exact<'s, T: Real>(
+    b: ExactBuffers<'_, T>,
+    n: usize,
+    r: usize,
+    trace: T,
+    protected: MatRef<'_, T>,
+    opts: FairOptions<T>,
+    out: Option<MatMut<'_, T>>,
+    steps: &'s mut [T],
+) -> Result<(FairSteps<'s, T>, FairReport)> {
+    let f = MatRef::from_strided(&*b.f, n, r, n, 1)?;
+    let mut dirs = Directions::new(b.dirs, r.max(1));
+    let (report, steps) = {
+        let mut res = DenseResolvent::new(f, &dirs, opts.lambda, &mut *b.l, &mut *b.scratch)?;
+        iterate(
+            f,
+            protected,
+            &opts,
+            trace,
+            &mut res,
+            &mut dirs,
+            steps,
+            &mut *b.scratch,
+        )?
+    };
+    if let Some(out) = out {
+        write_kernel(f, &dirs, out, b.l, b.scratch)?;
+    }
+    Ok((steps, report))
+}
+
+/// Fair transform in Nystroem mode: `K ~ B B^T` with `B` (`n x m`) from the
+/// landmarks, so nothing of size `n x n` is formed unless `out` is given
+/// (then `K_k = G G^T` of the transformed factor). Kernel entries are read
+/// only for the `m` landmark columns and the diagonal. Cost
+/// `O(n m^2 + k p n m)`, workspace [`fair_nystrom_workspace_len`], index
+/// workspace [`fair_index_workspace_len`] (the greedy pivot order).
+///
+/// With `m = n` landmarks this is the exact transform of `K`.
+///
+/// # Errors
+/// As [`fair_transform`], plus the landmark errors of
+/// [`NystromInverse::from_landmarks`].
+#[allow(clippy::too_many_arguments)]
+pub fn fair_transform_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
+    kernel: &S,
+    protected: MatRef<'_, T>,
+    opts: FairOptions<T>,
+    landmarks: Landmarks<'_>,
+    out: Option<MatMut<'_, T>>,
+    steps: &'s mut [T],
+    ws: &mut [T],
+    iws: &mut [usize],
+) -> Result<(FairSteps<'s, T>, FairReport)> {
+    let n = kernel.dim()?;
+    let p = check_inputs(n, protected, &opts, steps)?;
+    check_out(&out, n)?;
+    let m = match landmarks {
+        Landmarks::Given(s) => s.len(),
+        Landmarks::Greedy { m } => m,
+    };
+    let mut ws = Workspace::new(ws, fair_nystrom_workspace_len(n, m, p, opts.iterations))?;
+    let storage = ws.take(nystrom_storage_len(n, m))?;
+    let h = ws.take(m * m)?;
+    let mbuf = ws.take(m * m)?;
+    let dirs_buf = ws.take(m * direction_capacity(m, p, opts.iterations))?;
+    let g_buf = ws.take(n * m)?;
+    let scratch = ws.take(max(
+        max(nystrom_workspace_len(n, m), iteration_scratch_len(n, m, p)),
+        matmul_workspace_len(n, n, m),
+    ))?;
+    let inv = match landmarks {
+        Landmarks::Given(s) => {
+            NystromInverse::from_landmarks(kernel, s, opts.lambda, storage, &mut *scratch)?
+        }
+        Landmarks::Greedy { m } => {
+            let perm = index_workspace(iws, n)?;
+            NystromInverse::greedy(
+                kernel,
+                m,
+                T::zero(),
+                opts.lambda,
+                perm,
+                storage,
+                &mut *scratch,
+            )?
+        }
+    };
+    let f = inv.factor();
+    let trace = (0..n).map(|i| kernel.diagonal(i)).sum::<T>();
+    let mut dirs = Directions::new(dirs_buf, f.ncols().max(1));
+    let (report, steps) = {
+        let mut res = WoodburyResolvent::new(f, &dirs, opts.lambda, h, mbuf, &mut *scratch)?;
+        iterate(
+            f,
+            protected,
+            &opts,
+            trace,
+            &mut res,
+            &mut dirs,
+            steps,
+            &mut *scratch,
+        )?
+    };
+    if let Some(out) = out {
+        write_kernel(f, &dirs, out, g_buf, scratch)?;
+    }
+    Ok((steps, report))
+}
+
+/// The pieces of the iteration scratch.
+struct IterationBuffers<'w, T> {
+    alpha: &'w mut [T],
+    wt: &'w mut [T],
+    small: &'w mut [T],
+    v: &'w mut [T],
+    fv: &'w mut [T],
+    inner: &'w mut [T],
+}
+
+/// Scratch of [`pseudo_inverse`] for `p x p`.
+const fn pinv_scratch_len(p: usize) -> usize {
+    add(
+        add(mul(3, mul(p, p)), p),
+        symmetric_eigen_workspace_len(p, true),
+    )
+}
+
+/// Carves the iteration scratch for `n` points, rank `r`, `p` attributes.
+fn iteration_buffers<T>(
+    scratch: &mut [T],
+    n: usize,
+    r: usize,
+    p: usize,
+) -> Result<IterationBuffers<'_, T>> {
+    let total = iteration_scratch_len(n, r, p);
+    let mut ws = Workspace::new(scratch, total)?;
+    let fixed = n * p + r * p + pinv_scratch_len(p) + r + n;
+    Ok(IterationBuffers {
+        alpha: ws.take(n * p)?,
+        wt: ws.take(r * p)?,
+        small: ws.take(pinv_scratch_len(p))?,
+        v: ws.take(r)?,
+        fv: ws.take(n)?,
+        inner: ws.take(total - fixed)?,
+    })
+}
+
+/// The iterations shared by both modes (see the module documentation).
+#[allow(clippy::too_many_arguments)]
+fn iterate<'s, T: Real, R: Resolvent<T>>(
+    f: MatRef<'_, T>,
+    protected: MatRef<'_, T>,
+    opts: &FairOptions<T>,
+    trace: T,
+    res: &mut R,
+    dirs: &mut Directions<'_, T>,
+    steps: &'s mut [T],
+    scratch: &mut [T],
+) -> Result<(FairReport, FairSteps<'s, T>)> {
+    let (n, r) = f.shape();
+    let p = protected.ncols();
+    let b = iteration_buffers(scratch, n, r, p)?;
+    let mut report = FairReport {
+        applied: 0,
+        rank: r,
+        directions: 0,
+        refactorizations: 0,
+    };
+    // A direction whose squared norm is below n eps tr(K) |alpha|^2 is at
+    // rounding level: nothing predictive is left in it.
+    let floor = T::from_usize(n.max(1)) * T::EPS * trace;
+    for j in 0..opts.iterations {
+        let mut alpha = MatMut::from_row_major(&mut *b.alpha, n, p)?;
+        alpha.copy_from(protected)?;
+        res.solve(f, dirs, alpha, &mut *b.inner)?;
+        let alpha = MatRef::from_row_major(&*b.alpha, n, p)?;
+        // rows of W^T: P F^T alpha, one per attribute
+        matmul(
+            MatMut::from_row_major(&mut *b.wt, p, r)?,
+            T::one(),
+            alpha.transpose(),
+            f,
+            T::zero(),
+            &mut *b.inner,
+        )?;
+        let mut predictive = false;
+        for (c, w) in b.wt.chunks_exact_mut(r.max(1)).enumerate().take(p) {
+            dirs.project(w);
+            predictive |= crate::dense::dot(w, w) > threshold(alpha, c, floor);
+        }
+        if !predictive || r == 0 {
+            break;
+        }
+        let wt = MatRef::from_row_major(&*b.wt, p, r)?;
+        let slot = &mut steps[j * step_len(n, p)..(j + 1) * step_len(n, p)];
+        store_step(f, alpha, wt, floor, slot, &mut *b.small, &mut *b.inner)?;
+        for c in 0..p {
+            let w = &b.wt[c * r..(c + 1) * r];
+            b.v.copy_from_slice(w);
+            let added = add_direction(
+                f,
+                dirs,
+                res,
+                threshold(alpha, c, floor),
+                &mut *b.v,
+                &mut *b.fv,
+                &mut *b.inner,
+            )?;
+            if let Some(refactored) = added {
+                report.directions += 1;
+                report.refactorizations += usize::from(refactored);
+            }
+        }
+        report.applied = j + 1;
+    }
+    let len = report.applied * step_len(n, p);
+    Ok((
+        report,
+        FairSteps {
+            data: &steps[..len],
+            n,
+            p,
+            applied: report.applied,
+        },
+    ))
+}
+
+/// `n eps tr(K) |alpha_c|^2`: below it a direction is rounding.
+fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
+    floor
+        * (0..alpha.nrows())
+            .map(|i| alpha.at(i, c) * alpha.at(i, c))
+            .sum::<T>()
+}
+
+/// Writes step `j` into `slot`: `alpha`, `U = F W` and `C^+ = (W^T W)^+`.
+fn store_step<T: Real>(
+    f: MatRef<'_, T>,
+    alpha: MatRef<'_, T>,
+    wt: MatRef<'_, T>,
+    floor: T,
+    slot: &mut [T],
+    small: &mut [T],
+    inner: &mut [T],
+) -> Result<()> {
+    let (n, p) = alpha.shape();
+    let (a_blk, rest) = slot.split_at_mut(n * p);
+    let (u_blk, c_blk) = rest.split_at_mut(n * p);
+    MatMut::from_row_major(a_blk, n, p)?.copy_from(alpha)?;
+    matmul(
+        MatMut::from_row_major(u_blk, n, p)?,
+        T::one(),
+        f,
+        wt.transpose(),
+        T::zero(),
+        inner,
+    )?;
+    let a2max = (0..p)
+        .map(|c| threshold(alpha, c, T::one()))
+        .fold(T::zero(), T::max);
+    pseudo_inverse(
+        wt,
+        floor * a2max,
+        MatMut::from_row_major(c_blk, p, p)?,
+        small,
+        inner,
+    )
+}
+
+/// `out <- (W^T W)^+` from the rows of `W^T` (`p x r`), dropping the
+/// eigenvalues of `W^T W` not above `cutoff` (rounding-level directions).
+fn pseudo_inverse<T: Real>(
+    wt: MatRef<'_, T>,
+    cutoff: T,
+    mut out: MatMut<'_, T>,
+    small: &mut [T],
+    inner: &mut [T],
+) -> Result<()> {
+    let p = wt.nrows();
+    let (c, rest) = small.split_at_mut(p * p);
+    let (vectors, rest) = rest.split_at_mut(p * p);
+    let (values, eig_ws) = rest.split_at_mut(p);
+    let cm = MatMut::from_row_major(c, p, p)?;
+    matmul(cm, T::one(), wt, wt.transpose(), T::zero(), inner)?;
+    let c = MatRef::from_row_major(c, p, p)?;
+    symmetric_eigen(
+        c,
+        values,
+        Some(MatMut::from_row_major(vectors, p, p)?),
+        eig_ws,
+    )?;
+    let v = MatRef::from_row_major(vectors, p, p)?;
+    for a in 0..p {
+        for b in 0..p {
+            let s = (0..p)
+                .filter(|&i| values[i] > cutoff)
+                .fold(T::zero(), |s, i| s + v.at(a, i) * v.at(b, i) / values[i]);
+            *out.at_mut(a, b) = s;
+        }
+    }
+    Ok(())
+}
+
+/// Orthogonalizes `v` (a column of `W`) against the directions, and when
+/// something above `threshold` is left, normalizes it, removes it from the
+/// resolvent and appends it. Returns `Some(refactored)` when a direction was
+/// added.
+#[allow(clippy::too_many_arguments)]
+fn add_direction<T: Real, R: Resolvent<T>>(
+    f: MatRef<'_, T>,
+    dirs: &mut Directions<'_, T>,
+    res: &mut R,
+    threshold: T,
+    v: &mut [T],
+    fv: &mut [T],
+    inner: &mut [T],
+) -> Result<Option<bool>> {
+    dirs.project(v);
+    let norm2 = crate::dense::dot(v, v);
+    if !(norm2 > threshold) || dirs.count * dirs.r >= dirs.buf.len() {
+        return Ok(None);
+    }
+    let inv = norm2.sqrt().recip();
+    v.iter_mut().for_each(|x| *x *= inv);
+    crate::op::LinearOperator::apply(&f, v, fv, &mut [])?;
+    let refactored = res.remove(f, dirs, v, fv, inner)?;
+    dirs.push(v)?;
+    Ok(Some(refactored))
+}
+
+/// `out <- G G^T` with `G = F P` (both triangles, exactly symmetric), using
+/// `g_buf` (`n r`) and `scratch`.
+fn write_kernel<T: Real>(
+    f: MatRef<'_, T>,
+    dirs: &Directions<'_, T>,
+    mut out: MatMut<'_, T>,
+    g_buf: &mut [T],
+    scratch: &mut [T],
+) -> Result<()> {
+    let (n, r) = f.shape();
+    let g_buf = &mut g_buf[..n * r];
+    dirs.project_factor(f, None, g_buf, &mut [])?;
+    let g = MatRef::from_row_major(g_buf, n, r)?;
+    matmul(out.rb_mut(), T::one(), g, g.transpose(), T::zero(), scratch)?;
+    for i in 0..n {
+        for j in 0..i {
+            *out.at_mut(j, i) = out.at(i, j);
+        }
+    }
+    Ok(())
+}

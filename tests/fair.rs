@@ -1,0 +1,591 @@
+//! The fair null-space projection (iterated Z_k transform) against direct
+//! implementations of its definition, its guarantees, new points, and every
+//! error path.
+mod common;
+
+use common::{Dense, Rng, dense_solve};
+use gramkit::cholesky::FnSource;
+use gramkit::eigen::{symmetric_eigen, symmetric_eigen_workspace_len};
+use gramkit::fair::{
+    FairOptions, FairReport, Landmarks, fair_index_workspace_len, fair_nystrom_workspace_len,
+    fair_steps_len, fair_transform, fair_transform_in_place, fair_transform_nystrom,
+    fair_workspace_len,
+};
+use gramkit::{Error, MatRef, Real};
+use proptest::prelude::*;
+
+/// Random points in `[0, 3]^2` and an RBF kernel on them (lengthscale `ls`),
+/// plus attributes that depend on the first coordinate (and the second).
+fn problem(n: usize, ls: f64, seed: u64) -> (Vec<[f64; 2]>, Dense<f64>, Dense<f64>) {
+    let mut rng = Rng(seed);
+    let pts: Vec<[f64; 2]> = (0..n)
+        .map(|_| [1.5 + 1.5 * rng.uniform(), 1.5 + 1.5 * rng.uniform()])
+        .collect();
+    let k = rbf(&pts, &pts, ls);
+    let a = Dense::from_fn(n, 2, |i, c| {
+        if c == 0 {
+            20.0 + 10.0 * pts[i][0]
+        } else {
+            pts[i][1] - 0.5 * pts[i][0]
+        }
+    });
+    (pts, k, a)
+}
+
+fn rbf(x: &[[f64; 2]], y: &[[f64; 2]], ls: f64) -> Dense<f64> {
+    Dense::from_fn(x.len(), y.len(), |i, j| {
+        let d2 = (x[i][0] - y[j][0]).powi(2) + (x[i][1] - y[j][1]).powi(2);
+        (-0.5 * d2 / (ls * ls)).exp()
+    })
+}
+
+fn first_columns(a: &Dense<f64>, p: usize) -> Dense<f64> {
+    Dense::from_fn(a.n, p, |i, c| a.at(i, c))
+}
+
+/// Runs the exact transform; returns `K_k`, the report and the steps data.
+fn exact(
+    k: &Dense<f64>,
+    a: &Dense<f64>,
+    lambda: f64,
+    iterations: usize,
+) -> (Dense<f64>, FairReport, Vec<f64>) {
+    let (n, p) = (k.n, a.m);
+    let mut kk = Dense::zeros(n, n);
+    let mut steps = vec![0.0; fair_steps_len(n, p, iterations)];
+    let mut ws = vec![0.0; fair_workspace_len(n, p, iterations)];
+    let mut iws = vec![0; fair_index_workspace_len(n)];
+    let opts = FairOptions { lambda, iterations };
+    let (s, report) = fair_transform(
+        &k.view(),
+        a.view(),
+        opts,
+        Some(kk.view_mut()),
+        &mut steps,
+        &mut ws,
+        &mut iws,
+    )
+    .unwrap();
+    assert_eq!(s.applied(), report.applied);
+    (kk, report, steps)
+}
+
+/// The definition, refactoring every step: `alpha = (K + lambda I)^{-1} A`,
+/// `U = K alpha`, `C = alpha^T U`, `K <- K - U C^{-1} U^T` (plain f64 loops).
+fn direct(k: &Dense<f64>, a: &Dense<f64>, lambda: f64, iterations: usize) -> Dense<f64> {
+    let (n, p) = (k.n, a.m);
+    let mut kj = k.clone();
+    for _ in 0..iterations {
+        let kl = Dense::from_fn(n, n, |i, j| kj.at(i, j) + if i == j { lambda } else { 0.0 });
+        let cols: Vec<Vec<f64>> = (0..p)
+            .map(|c| dense_solve(&kl, &(0..n).map(|i| a.at(i, c)).collect::<Vec<_>>()))
+            .collect();
+        let alpha = Dense::from_fn(n, p, |i, c| cols[c][i]);
+        let u = kj.matmul(&alpha);
+        let c = alpha.transpose().matmul(&u);
+        let cinv = invert_small(&c);
+        let correction = u.matmul(&cinv).matmul(&u.transpose());
+        kj = Dense::from_fn(n, n, |i, j| kj.at(i, j) - correction.at(i, j));
+    }
+    kj
+}
+
+fn invert_small(c: &Dense<f64>) -> Dense<f64> {
+    let p = c.n;
+    let cols: Vec<Vec<f64>> = (0..p)
+        .map(|j| {
+            dense_solve(
+                c,
+                &(0..p)
+                    .map(|i| if i == j { 1.0 } else { 0.0 })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    Dense::from_fn(p, p, |i, j| cols[j][i])
+}
+
+fn min_eigenvalue(k: &Dense<f64>) -> f64 {
+    let mut values = vec![0.0; k.n];
+    let mut ws = vec![0.0; symmetric_eigen_workspace_len(k.n, false)];
+    symmetric_eigen(k.view(), &mut values, None, &mut ws).unwrap();
+    values.first().copied().unwrap_or(0.0)
+}
+
+/// `R^2` of ridge regression of `y` on the kernel `k` (ridge `mu`).
+fn ridge_r2(k: &Dense<f64>, y: &[f64], mu: f64) -> f64 {
+    let n = k.n;
+    let kl = Dense::from_fn(n, n, |i, j| k.at(i, j) + if i == j { mu } else { 0.0 });
+    let beta = dense_solve(&kl, y);
+    let fitted: Vec<f64> = (0..n)
+        .map(|i| (0..n).map(|j| k.at(i, j) * beta[j]).sum())
+        .collect();
+    let mean = y.iter().sum::<f64>() / n as f64;
+    let ss_res: f64 = y.iter().zip(&fitted).map(|(a, b)| (a - b).powi(2)).sum();
+    let ss_tot: f64 = y.iter().map(|a| (a - mean).powi(2)).sum();
+    1.0 - ss_res / ss_tot
+}
+
+#[test]
+fn matches_the_direct_definition() {
+    for (p, iterations) in [(1, 1), (1, 4), (2, 3)] {
+        let (_, k, a) = problem(30, 0.8, 7 + p as u64);
+        let a = first_columns(&a, p);
+        let (kk, report, _) = exact(&k, &a, 0.1, iterations);
+        assert_eq!(report.applied, iterations);
+        let reference = direct(&k, &a, 0.1, iterations);
+        let err = kk.max_diff(&reference);
+        assert!(err < 1e-9 * k.max_abs(), "p={p} k={iterations}: {err}");
+    }
+}
+
+#[test]
+fn feature_space_route_equals_kernel_route() {
+    // K = F F^T with F = V diag(sqrt(w)); explicit projections of the rows of F.
+    let (_, k, a) = problem(25, 1.0, 3);
+    let a = first_columns(&a, 1);
+    let n = k.n;
+    let mut w = vec![0.0; n];
+    let mut v = Dense::<f64>::zeros(n, n);
+    let mut ws = vec![0.0; symmetric_eigen_workspace_len(n, true)];
+    symmetric_eigen(k.view(), &mut w, Some(v.view_mut()), &mut ws).unwrap();
+    let mut f = Dense::from_fn(n, n, |i, j| v.at(i, j) * w[j].max(0.0).sqrt());
+    let lambda = 0.05;
+    for _ in 0..3 {
+        let kj = f.matmul(&f.transpose());
+        let kl = Dense::from_fn(n, n, |i, j| kj.at(i, j) + if i == j { lambda } else { 0.0 });
+        let alpha = dense_solve(&kl, &a.data);
+        let wv: Vec<f64> = (0..n)
+            .map(|c| (0..n).map(|i| f.at(i, c) * alpha[i]).sum())
+            .collect();
+        let ww: f64 = wv.iter().map(|x| x * x).sum();
+        let p = Dense::from_fn(
+            n,
+            n,
+            |i, j| if i == j { 1.0 } else { 0.0 } - wv[i] * wv[j] / ww,
+        );
+        f = f.matmul(&p);
+    }
+    let reference = f.matmul(&f.transpose());
+    let (kk, _, _) = exact(&k, &a, lambda, 3);
+    assert!(
+        kk.max_diff(&reference) < 1e-9,
+        "{}",
+        kk.max_diff(&reference)
+    );
+}
+
+#[test]
+fn result_equals_z_k_z_transposed_and_new_points_match_a_joint_computation() {
+    let (pts, k, a) = problem(24, 0.9, 11);
+    let a = first_columns(&a, 2);
+    let (n, p, iterations, lambda) = (24, 2, 3, 0.05);
+    let mut kk = Dense::zeros(n, n);
+    let mut steps = vec![0.0; fair_steps_len(n, p, iterations)];
+    let mut ws = vec![0.0; fair_workspace_len(n, p, iterations)];
+    let mut iws = vec![0; n];
+    let opts = FairOptions { lambda, iterations };
+    let (s, _) = fair_transform(
+        &k.view(),
+        a.view(),
+        opts,
+        Some(kk.view_mut()),
+        &mut steps,
+        &mut ws,
+        &mut iws,
+    )
+    .unwrap();
+    // K_k = Z K Z^T
+    let mut z = Dense::zeros(n, n);
+    let mut tws = vec![0.0; s.transform_workspace_len()];
+    s.explicit_z(z.view_mut(), &mut tws).unwrap();
+    let zkz = z.matmul(&k).matmul(&z.transpose());
+    assert!(zkz.max_diff(&kk) < 1e-10, "{}", zkz.max_diff(&kk));
+    // new points: joint feature space of train + test
+    let mut rng = Rng(99);
+    let test: Vec<[f64; 2]> = (0..5)
+        .map(|_| [1.5 + 1.5 * rng.uniform(), 1.5 + 1.5 * rng.uniform()])
+        .collect();
+    let mut rows = rbf(&test, &pts, 0.9);
+    let mut diag = vec![1.0; test.len()];
+    s.transform_new(rows.view_mut(), Some(&mut diag), &mut tws)
+        .unwrap();
+    let all: Vec<[f64; 2]> = pts.iter().chain(&test).copied().collect();
+    let joint = rbf(&all, &all, 0.9);
+    let m = all.len();
+    let mut w = vec![0.0; m];
+    let mut v = Dense::<f64>::zeros(m, m);
+    let mut ews = vec![0.0; symmetric_eigen_workspace_len(m, true)];
+    symmetric_eigen(joint.view(), &mut w, Some(v.view_mut()), &mut ews).unwrap();
+    let phi = Dense::from_fn(m, m, |i, j| v.at(i, j) * w[j].max(0.0).sqrt());
+    // directions from the training rows only, block form for p = 2
+    let mut proj = Dense::<f64>::identity(m);
+    for _ in 0..iterations {
+        let ft = Dense::from_fn(n, m, |i, j| phi.matmul(&proj).at(i, j));
+        let kj = ft.matmul(&ft.transpose());
+        let kl = Dense::from_fn(n, n, |i, j| kj.at(i, j) + if i == j { lambda } else { 0.0 });
+        let cols: Vec<Vec<f64>> = (0..p)
+            .map(|c| dense_solve(&kl, &(0..n).map(|i| a.at(i, c)).collect::<Vec<_>>()))
+            .collect();
+        let alpha = Dense::from_fn(n, p, |i, c| cols[c][i]);
+        let wm = ft.transpose().matmul(&alpha);
+        let pj = Dense::<f64>::identity(m);
+        let step = wm
+            .matmul(&invert_small(&wm.transpose().matmul(&wm)))
+            .matmul(&wm.transpose());
+        let pj = Dense::from_fn(m, m, |i, j| pj.at(i, j) - step.at(i, j));
+        proj = proj.matmul(&pj);
+    }
+    let transformed = phi.matmul(&proj).matmul(&phi.matmul(&proj).transpose());
+    for (t, d) in diag.iter().enumerate() {
+        assert!((d - transformed.at(n + t, n + t)).abs() < 1e-8, "diag {t}");
+        for j in 0..n {
+            assert!(
+                (rows.at(t, j) - transformed.at(n + t, j)).abs() < 1e-8,
+                "row {t} col {j}"
+            );
+        }
+    }
+}
+
+#[test]
+fn psd_and_finite_for_tiny_lambda_and_many_iterations() {
+    let (_, k, a) = problem(40, 0.7, 5);
+    for p in [1, 2] {
+        let a = first_columns(&a, p);
+        let (kk, report, _) = exact(&k, &a, 1e-8, 40);
+        assert!(kk.data.iter().all(|v| v.is_finite()));
+        let min = min_eigenvalue(&kk);
+        assert!(
+            min >= -40.0 * f64::EPSILON * k.max_abs() * 40.0,
+            "p={p}: min eigenvalue {min}, {report:?}"
+        );
+        assert!(report.applied <= 40);
+        // symmetric exactly
+        assert!((0..40).all(|i| (0..40).all(|j| kk.at(i, j) == kk.at(j, i))));
+    }
+}
+
+#[test]
+fn ridge_regression_of_the_protected_attribute_explains_much_less() {
+    let (_, k, a) = problem(60, 0.8, 21);
+    let age: Vec<f64> = (0..60).map(|i| a.at(i, 0)).collect();
+    let a1 = first_columns(&a, 1);
+    let before = ridge_r2(&k, &age, 1e-2);
+    let (kk, _, _) = exact(&k, &a1, 1e-3, 4);
+    let after = ridge_r2(&kk, &age, 1e-2);
+    assert!(before > 0.9, "before {before}");
+    assert!(
+        after < 0.5 * before && after < 0.3,
+        "before {before} after {after}"
+    );
+}
+
+#[test]
+fn stops_early_when_nothing_predictive_is_left() {
+    // a rank-2 linear kernel: at most two directions exist
+    let mut rng = Rng(4);
+    let x = Dense::<f64>::from_fn(20, 2, |_, _| rng.uniform());
+    let k = x.matmul(&x.transpose());
+    let a = Dense::from_fn(20, 1, |i, _| x.at(i, 0) + 0.1 * rng.uniform());
+    let (kk, report, _) = exact(&k, &a, 1e-3, 10);
+    assert_eq!(report.rank, 2);
+    assert!(report.applied <= 2 && report.applied >= 1, "{report:?}");
+    assert!(kk.data.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn in_place_equals_into_buffer() {
+    let (_, k, a) = problem(30, 0.8, 2);
+    let a = first_columns(&a, 1);
+    let (kk, _, _) = exact(&k, &a, 0.01, 3);
+    let mut inplace = k.clone();
+    let mut steps = vec![0.0; fair_steps_len(30, 1, 3)];
+    let mut ws = vec![0.0; fair_workspace_len(30, 1, 3)];
+    let opts = FairOptions {
+        lambda: 0.01,
+        iterations: 3,
+    };
+    fair_transform_in_place(
+        inplace.view_mut(),
+        a.view(),
+        opts,
+        &mut steps,
+        &mut ws,
+        &mut vec![0; 30],
+    )
+    .unwrap();
+    assert_eq!(inplace.data, kk.data);
+}
+
+#[test]
+fn nystrom_with_all_landmarks_equals_exact() {
+    let (_, k, a) = problem(30, 0.8, 8);
+    for p in [1, 2] {
+        let a = first_columns(&a, p);
+        let (kk, _, _) = exact(&k, &a, 0.02, 3);
+        let all: Vec<usize> = (0..30).collect();
+        for landmarks in [Landmarks::Given(&all), Landmarks::Greedy { m: 30 }] {
+            let mut out = Dense::zeros(30, 30);
+            let mut steps = vec![0.0; fair_steps_len(30, p, 3)];
+            let mut ws = vec![0.0; fair_nystrom_workspace_len(30, 30, p, 3)];
+            let opts = FairOptions {
+                lambda: 0.02,
+                iterations: 3,
+            };
+            let (_, report) = fair_transform_nystrom(
+                &k.view(),
+                a.view(),
+                opts,
+                landmarks,
+                Some(out.view_mut()),
+                &mut steps,
+                &mut ws,
+                &mut vec![0; 30],
+            )
+            .unwrap();
+            assert_eq!(report.applied, 3);
+            assert!(
+                out.max_diff(&kk) < 1e-8,
+                "{landmarks:?}: {}",
+                out.max_diff(&kk)
+            );
+        }
+    }
+}
+
+#[test]
+fn nystrom_mode_with_few_landmarks_is_psd_and_removes_the_attribute() {
+    let (pts, _, a) = problem(200, 0.8, 31);
+    let kernel = FnSource::new(200, |i: usize, j: usize| {
+        let d2 = (pts[i][0] - pts[j][0]).powi(2) + (pts[i][1] - pts[j][1]).powi(2);
+        (-0.5 * d2 / 0.64f64).exp()
+    });
+    let a1 = first_columns(&a, 1);
+    let mut out = Dense::zeros(200, 200);
+    let mut steps = vec![0.0; fair_steps_len(200, 1, 5)];
+    let mut ws = vec![0.0; fair_nystrom_workspace_len(200, 40, 1, 5)];
+    let opts = FairOptions {
+        lambda: 1e-3,
+        iterations: 5,
+    };
+    let (_, report) = fair_transform_nystrom(
+        &kernel,
+        a1.view(),
+        opts,
+        Landmarks::Greedy { m: 40 },
+        Some(out.view_mut()),
+        &mut steps,
+        &mut ws,
+        &mut vec![0; 200],
+    )
+    .unwrap();
+    assert!(report.rank <= 40 && report.applied >= 1);
+    assert!(min_eigenvalue(&out) > -1e-12);
+    let age: Vec<f64> = (0..200).map(|i| a.at(i, 0)).collect();
+    assert!(ridge_r2(&out, &age, 1e-2) < 0.3);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn random_problems_stay_psd_and_match_the_definition(n in 5usize..30, seed in any::<u64>(), iterations in 1usize..5) {
+        let (_, k, a) = problem(n, 0.9, seed);
+        let a = first_columns(&a, 1);
+        let (kk, report, _) = exact(&k, &a, 0.1, iterations);
+        prop_assert!(min_eigenvalue(&kk) >= -1e-12);
+        if report.applied == iterations {
+            prop_assert!(kk.max_diff(&direct(&k, &a, 0.1, iterations)) < 1e-8);
+        }
+    }
+}
+
+#[test]
+fn f32_transform() {
+    let (_, k, a) = problem(25, 0.9, 17);
+    let k32 = Dense::<f32>::from_fn(25, 25, |i, j| k.at(i, j) as f32);
+    let a32 = Dense::<f32>::from_fn(25, 1, |i, _| a.at(i, 0) as f32);
+    let mut out = Dense::<f32>::zeros(25, 25);
+    let mut steps = vec![0.0f32; fair_steps_len(25, 1, 2)];
+    let mut ws = vec![0.0f32; fair_workspace_len(25, 1, 2)];
+    let opts = FairOptions {
+        lambda: 0.1f32,
+        iterations: 2,
+    };
+    fair_transform(
+        &k32.view(),
+        a32.view(),
+        opts,
+        Some(out.view_mut()),
+        &mut steps,
+        &mut ws,
+        &mut [0; 25],
+    )
+    .unwrap();
+    let reference = direct(&k, &first_columns(&a, 1), 0.1, 2);
+    let err = out
+        .data
+        .iter()
+        .zip(&reference.data)
+        .map(|(x, y)| (x.as_f64() - y).abs())
+        .fold(0.0, f64::max);
+    assert!(err < 1e-3, "{err}");
+}
+
+#[test]
+fn error_paths() {
+    let (_, k, a) = problem(10, 0.8, 1);
+    let a1 = first_columns(&a, 1);
+    let mut steps = vec![0.0; fair_steps_len(10, 1, 2)];
+    let mut ws = vec![0.0; fair_workspace_len(10, 1, 2)];
+    let mut iws = vec![0; 10];
+    let good = FairOptions {
+        lambda: 0.1,
+        iterations: 2,
+    };
+    let run = |opts: FairOptions<f64>,
+               a: MatRef<'_, f64>,
+               steps: &mut [f64],
+               ws: &mut [f64],
+               iws: &mut [usize]| {
+        fair_transform(&k.view(), a, opts, None, steps, ws, iws).map(|(_, r)| r)
+    };
+    for lambda in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(matches!(
+            run(
+                FairOptions { lambda, ..good },
+                a1.view(),
+                &mut steps,
+                &mut ws,
+                &mut iws
+            ),
+            Err(Error::InvalidParameter { name: "lambda", .. })
+        ));
+    }
+    let empty: [f64; 0] = [];
+    let none = MatRef::from_row_major(&empty, 10, 0).unwrap();
+    assert!(matches!(
+        run(good, none, &mut steps, &mut ws, &mut iws),
+        Err(Error::InvalidParameter {
+            name: "protected",
+            ..
+        })
+    ));
+    let short = first_columns(&Dense::from_fn(9, 1, |i, _| i as f64), 1);
+    assert!(matches!(
+        run(good, short.view(), &mut steps, &mut ws, &mut iws),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        run(good, a1.view(), &mut steps[..3], &mut ws, &mut iws),
+        Err(Error::WorkspaceTooSmall { .. })
+    ));
+    assert!(matches!(
+        run(good, a1.view(), &mut steps, &mut ws[..5], &mut iws),
+        Err(Error::WorkspaceTooSmall { .. })
+    ));
+    assert!(matches!(
+        run(good, a1.view(), &mut steps, &mut ws, &mut iws[..3]),
+        Err(Error::WorkspaceTooSmall { .. })
+    ));
+    let mut bad_a = a1.clone();
+    bad_a.data[4] = f64::NAN;
+    assert!(matches!(
+        run(good, bad_a.view(), &mut steps, &mut ws, &mut iws),
+        Err(Error::NonFinite {
+            argument: "protected",
+            row: 4,
+            ..
+        })
+    ));
+    let mut bad_k = k.clone();
+    bad_k.data[3 * 10 + 3] = f64::INFINITY;
+    let r = fair_transform(
+        &bad_k.view(),
+        a1.view(),
+        good,
+        None,
+        &mut steps,
+        &mut ws,
+        &mut iws,
+    );
+    assert!(
+        matches!(r, Err(Error::NonFinite { .. })),
+        "{:?}",
+        r.map(|x| x.1)
+    );
+    let mut wrong_out = Dense::<f64>::zeros(9, 10);
+    let r = fair_transform(
+        &k.view(),
+        a1.view(),
+        good,
+        Some(wrong_out.view_mut()),
+        &mut steps,
+        &mut ws,
+        &mut iws,
+    );
+    assert!(matches!(r, Err(Error::DimensionMismatch { .. })));
+    // Nystroem landmarks
+    let mut nws = vec![0.0; fair_nystrom_workspace_len(10, 3, 1, 2)];
+    for (landmarks, expect_dup) in [(&[1usize, 4, 4][..], true), (&[1, 4, 10][..], false)] {
+        let r = fair_transform_nystrom(
+            &k.view(),
+            a1.view(),
+            good,
+            Landmarks::Given(landmarks),
+            None,
+            &mut steps,
+            &mut nws,
+            &mut iws,
+        );
+        if expect_dup {
+            assert!(matches!(
+                r,
+                Err(Error::InvalidParameter {
+                    name: "landmarks",
+                    ..
+                })
+            ));
+        } else {
+            assert!(matches!(
+                r,
+                Err(Error::DimensionMismatch {
+                    expected: 10,
+                    got: 10,
+                    ..
+                })
+            ));
+        }
+    }
+    // transform_new argument errors
+    let (s, _) = fair_transform(
+        &k.view(),
+        a1.view(),
+        good,
+        None,
+        &mut steps,
+        &mut ws,
+        &mut iws,
+    )
+    .unwrap();
+    let mut rows = Dense::<f64>::zeros(2, 9);
+    assert!(matches!(
+        s.transform_new(rows.view_mut(), None, &mut [0.0; 2]),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    let mut rows = Dense::<f64>::zeros(2, 10);
+    rows.data[3] = f64::NAN;
+    assert!(matches!(
+        s.transform_new(rows.view_mut(), None, &mut [0.0; 2]),
+        Err(Error::NonFinite {
+            argument: "rows",
+            ..
+        })
+    ));
+    let mut z = Dense::<f64>::zeros(9, 9);
+    assert!(matches!(
+        s.explicit_z(z.view_mut(), &mut [0.0; 2]),
+        Err(Error::DimensionMismatch { .. })
+    ));
+}
