@@ -158,20 +158,50 @@ pub(crate) fn gemv<T: Real>(a: MatRef<'_, T>, x: &[T], y: &mut [T]) {
     }
 }
 
+/// `y <- A^T x` for a strided `A` (`m x n`, so `x` has `m` entries and `y`
+/// has `n`); lengths already checked. Contiguous rows are added with vector
+/// updates `y += x_i A[i, ..]`.
+pub(crate) fn gemv_transpose<T: Real>(a: MatRef<'_, T>, x: &[T], y: &mut [T]) {
+    y.fill(T::zero());
+    for (i, &xi) in x.iter().enumerate().take(a.nrows()) {
+        match a.row_slice(i) {
+            Some(row) => {
+                for (yj, &aij) in y.iter_mut().zip(row) {
+                    *yj = madd::<T, false>(xi, aij, *yj);
+                }
+            }
+            None => {
+                for (j, yj) in y.iter_mut().enumerate().take(a.ncols()) {
+                    *yj = madd::<T, false>(xi, a.at(i, j), *yj);
+                }
+            }
+        }
+    }
+}
+
 /// `x . y` with four partial sums (better accuracy and speed than one).
 #[inline]
 pub(crate) fn dot<T: Real>(x: &[T], y: &[T]) -> T {
+    let len = x.len().min(y.len());
+    dot_by(len, |k| (x[k], y[k]))
+}
+
+/// `sum_k a_k b_k` for `(a_k, b_k) = pair(k)`, `k < len`, associated as
+/// [`dot`] does (four interleaved partial sums, then the tail), so that a
+/// strided operand gives the same bits as a contiguous one.
+#[inline(always)]
+pub(crate) fn dot_by<T: Real>(len: usize, pair: impl Fn(usize) -> (T, T)) -> T {
     let mut acc = [T::zero(); 4];
-    let (xc, xr) = x.as_chunks::<4>();
-    let (yc, yr) = y.as_chunks::<4>();
-    for (a, b) in xc.iter().zip(yc) {
-        for l in 0..4 {
-            acc[l] = madd::<T, false>(a[l], b[l], acc[l]);
+    let whole = len / 4 * 4;
+    for k0 in (0..whole).step_by(4) {
+        for (l, a) in acc.iter_mut().enumerate() {
+            let (x, y) = pair(k0 + l);
+            *a = madd::<T, false>(x, y, *a);
         }
     }
-    let tail = xr
-        .iter()
-        .zip(yr)
-        .fold(T::zero(), |s, (&a, &b)| madd::<T, false>(a, b, s));
+    let tail = (whole..len).fold(T::zero(), |s, k| {
+        let (x, y) = pair(k);
+        madd::<T, false>(x, y, s)
+    });
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }

@@ -115,16 +115,14 @@ fn backward_rows<T: Real>(l: MatRef<'_, T>, data: &mut [T], ld: usize, width: us
     }
 }
 
-/// Forward substitution through indexed access, for any strides.
+/// Forward substitution through indexed access, for any strides, summing
+/// as [`forward_column`] does (same bits whatever the layout).
 fn forward_strided<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
     let n = l.nrows();
     for c in 0..b.ncols() {
         for i in 0..n {
-            let mut s = b.at(i, c);
-            for k in 0..i {
-                s -= l.at(i, k) * b.at(k, c);
-            }
-            *b.at_mut(i, c) = s / l.at(i, i);
+            let s = crate::dense::dot_by(i, |k| (l.at(i, k), b.at(k, c)));
+            *b.at_mut(i, c) = (b.at(i, c) - s) / l.at(i, i);
         }
     }
 }

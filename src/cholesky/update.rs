@@ -224,12 +224,33 @@ fn check_downdate_diagonal<T: Real>(l: MatRef<'_, T>, cos: &[T]) -> Result<()> {
 /// `j, j-1, ..., 0` (those above `j` act on zeros), with `t` the entry of
 /// the appended row, which ends as `x_j`.
 fn apply_downdate<T: Real>(l: &mut MatMut<'_, T>, cos: &[T], sin: &[T]) {
-    for j in 0..cos.len() {
-        let mut t = T::zero();
-        for i in (0..=j).rev() {
-            let lji = l.at(j, i);
-            *l.at_mut(j, i) = cos[i] * lji - sin[i] * t;
-            t = cos[i] * t + sin[i] * lji;
+    const ROWS: usize = 4;
+    let n = cos.len();
+    let mut j0 = 0;
+    while j0 < n {
+        let rows = ROWS.min(n - j0);
+        let mut t = [T::zero(); ROWS];
+        // the triangle at the top of the block: row j0 + q starts at column j0 + q
+        for i in (j0 + 1..j0 + rows).rev() {
+            for q in i - j0..rows {
+                rotate_entry(l, j0 + q, i, cos[i], sin[i], &mut t[q]);
+            }
         }
+        // columns below the block's first row: every row of the block is
+        // active, four independent chains
+        for i in (0..=j0).rev() {
+            for (q, tq) in t.iter_mut().enumerate().take(rows) {
+                rotate_entry(l, j0 + q, i, cos[i], sin[i], tq);
+            }
+        }
+        j0 += rows;
     }
+}
+
+/// One rotation of entry `(j, i)` of `L` against the carried `t`.
+#[inline(always)]
+fn rotate_entry<T: Real>(l: &mut MatMut<'_, T>, j: usize, i: usize, c: T, s: T, t: &mut T) {
+    let lji = l.at(j, i);
+    *l.at_mut(j, i) = c * lji - s * *t;
+    *t = c * *t + s * lji;
 }

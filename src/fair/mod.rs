@@ -99,9 +99,15 @@ pub(crate) struct Directions<'w, T> {
 }
 
 impl<'w, T: Real> Directions<'w, T> {
-    /// Room for `buf.len() / r` directions of length `r`.
-    fn new(buf: &'w mut [T], r: usize) -> Self {
-        Self { buf, r, count: 0 }
+    /// Room for `min(r, iterations p)` directions of length `r`: no more
+    /// can be orthonormal in `R^r`, nor be found in `iterations`.
+    fn with_capacity(buf: &'w mut [T], r: usize, p: usize, iterations: usize) -> Self {
+        let len = (r * direction_capacity(r, p, iterations)).min(buf.len());
+        Self {
+            buf: &mut buf[..len],
+            r: r.max(1),
+            count: 0,
+        }
     }
 
     /// Direction `i`.
@@ -109,17 +115,12 @@ impl<'w, T: Real> Directions<'w, T> {
         &self.buf[i * self.r..(i + 1) * self.r]
     }
 
-    /// `x <- (I - W W^T) x`, applied twice so that `x` ends orthogonal to
-    /// `W` to working accuracy even after cancellation.
+    /// `x <- (I - W W^T) x`, each projection applied twice so that `x` ends
+    /// orthogonal to `W` to working accuracy even after cancellation.
     pub(crate) fn project(&self, x: &mut [T]) {
-        self.project_with(x, None);
-    }
-
-    /// Like [`project`](Self::project), with one more unit direction `extra`
-    /// (orthogonal to `W`).
-    fn project_with(&self, x: &mut [T], extra: Option<&[T]>) {
         for _ in 0..2 {
-            for d in (0..self.count).map(|i| self.get(i)).chain(extra) {
+            for i in 0..self.count {
+                let d = self.get(i);
                 let c = crate::dense::dot(d, x);
                 for (xi, &di) in x.iter_mut().zip(d) {
                     *xi -= c * di;
@@ -144,42 +145,71 @@ impl<'w, T: Real> Directions<'w, T> {
         Ok(())
     }
 
-    /// `g <- F P` row by row (`n x r` row-major), `P` removing the
-    /// directions and `extra`.
+    /// Whether another direction fits.
+    fn has_room(&self) -> bool {
+        (self.count + 1) * self.r <= self.buf.len()
+    }
+
+    /// The directions as the rows of a `t x r` matrix.
+    fn rows(&self) -> Result<MatRef<'_, T>> {
+        MatRef::from_row_major(&self.buf[..self.count * self.r], self.count, self.r)
+    }
+
+    /// `g <- F - (F W) W^T` (`n x r` row-major) by two products; `scratch`
+    /// holds `F W` (`n x t`) and the products' packing.
     pub(crate) fn project_factor(
         &self,
         f: MatRef<'_, T>,
-        extra: Option<&[T]>,
         g: &mut [T],
-        _scratch: &mut [T],
+        scratch: &mut [T],
     ) -> Result<()> {
         let (n, r) = f.shape();
-        for (i, row) in g[..n * r].chunks_exact_mut(r.max(1)).enumerate().take(n) {
-            for (k, v) in row.iter_mut().enumerate() {
-                *v = f.at(i, k);
-            }
-            self.project_with(row, extra);
+        let mut gv = MatMut::from_row_major(&mut g[..n * r], n, r)?;
+        gv.copy_from(f)?;
+        let t = self.count;
+        if t == 0 {
+            return Ok(());
         }
-        Ok(())
+        let w = self.rows()?;
+        let (fw, rest) = scratch.split_at_mut(n * t);
+        matmul(
+            MatMut::from_row_major(fw, n, t)?,
+            T::one(),
+            f,
+            w.transpose(),
+            T::zero(),
+            rest,
+        )?;
+        matmul(
+            gv,
+            -T::one(),
+            MatRef::from_row_major(fw, n, t)?,
+            w,
+            T::one(),
+            rest,
+        )
     }
 
     /// `a <- P a P` for a symmetric `r x r` `a`: columns, then rows.
     pub(crate) fn project_both_sides(
         &self,
         a: &mut MatMut<'_, T>,
-        extra: Option<&[T]>,
         scratch: &mut [T],
     ) -> Result<()> {
-        let r = self.r;
+        let r = self.r.min(a.nrows());
         let col = &mut scratch[..r];
-        for pass in 0..2 {
+        for transposed in [false, true] {
             for j in 0..r {
                 for (i, c) in col.iter_mut().enumerate() {
-                    *c = if pass == 0 { a.at(i, j) } else { a.at(j, i) };
+                    *c = if transposed { a.at(j, i) } else { a.at(i, j) };
                 }
-                self.project_with(col, extra);
+                self.project(col);
                 for (i, &c) in col.iter().enumerate() {
-                    *a.at_mut(if pass == 0 { i } else { j }, if pass == 0 { j } else { i }) = c;
+                    *(if transposed {
+                        a.at_mut(j, i)
+                    } else {
+                        a.at_mut(i, j)
+                    }) = c;
                 }
             }
         }
@@ -188,25 +218,31 @@ impl<'w, T: Real> Directions<'w, T> {
 }
 
 /// Scratch of the iterations for `n` points, factor rank `<= r`, `p`
-/// attributes (shared by both modes).
-const fn iteration_scratch_len(n: usize, r: usize, p: usize) -> usize {
-    let blocks = add(mul(3, mul(n, p)), mul(r, p));
-    let small = add(
-        mul(3, mul(p, p)),
-        add(p, symmetric_eigen_workspace_len(p, true)),
-    );
+/// attributes and up to `cap` directions (shared by both modes).
+const fn iteration_scratch_len(n: usize, r: usize, p: usize, cap: usize) -> usize {
+    let blocks = add(add(mul(n, p), mul(r, p)), mul(n, p));
     let vectors = add(mul(2, r), n);
-    let products = max(matmul_workspace_len(r, p, n), matmul_workspace_len(n, p, r));
-    let removal = max(cholesky_downdate_workspace_len(n), mul(5, r));
+    let solve = add(mul(2, n), r);
+    let removal = max(cholesky_downdate_workspace_len(n), mul(6, r));
+    let projected = add(
+        mul(n, cap),
+        max(
+            matmul_workspace_len(n, cap, r),
+            matmul_workspace_len(n, r, cap),
+        ),
+    );
     let refactor = add(
-        mul(n, r),
+        add(mul(n, r), projected),
         max(
             matmul_workspace_len(n, n, r),
             cholesky_in_place_workspace_len(n),
         ),
     );
-    let inner = max(max(products, removal), add(refactor, mul(r, r)));
-    add(add(blocks, small), add(vectors, inner))
+    let inner = max(
+        max(solve, removal),
+        max(refactor, add(mul(r, r), cholesky_in_place_workspace_len(r))),
+    );
+    add(add(blocks, pinv_scratch_len(p)), add(vectors, inner))
 }
 
 const fn max(a: usize, b: usize) -> usize {
@@ -226,11 +262,30 @@ pub const fn fair_workspace_len(n: usize, p: usize, iterations: usize) -> usize 
     let factor = mul(n, n);
     let resolvent = mul(n, n);
     let dirs = mul(n, direction_capacity(n, p, iterations));
-    let setup = max(
+    add(
+        add(factor, resolvent),
+        add(dirs, exact_scratch_len(n, p, iterations)),
+    )
+}
+
+/// The exact mode's scratch: the pivoted Cholesky, then the iterations.
+const fn exact_scratch_len(n: usize, p: usize, iterations: usize) -> usize {
+    let cap = direction_capacity(n, p, iterations);
+    max(
         pivoted_cholesky_workspace_len(n),
-        iteration_scratch_len(n, n, p),
+        iteration_scratch_len(n, n, p, cap),
+    )
+}
+
+/// The Nystroem mode's scratch: the Nystroem setup, the iterations, the
+/// output product.
+const fn nystrom_scratch_len(n: usize, m: usize, p: usize, iterations: usize) -> usize {
+    let cap = direction_capacity(m, p, iterations);
+    let setup = max(
+        nystrom_workspace_len(n, m),
+        iteration_scratch_len(n, m, p, cap),
     );
-    add(add(factor, resolvent), add(dirs, setup))
+    max(setup, matmul_workspace_len(n, n, m))
 }
 
 /// Workspace length of [`fair_transform_nystrom`] for `n` points, `m`
@@ -240,11 +295,10 @@ pub const fn fair_nystrom_workspace_len(n: usize, m: usize, p: usize, iterations
     let factor = add(nystrom_storage_len(n, m), mul(n, m));
     let resolvent = mul(2, mul(m, m));
     let dirs = mul(m, direction_capacity(m, p, iterations));
-    let scratch = max(
-        max(nystrom_workspace_len(n, m), iteration_scratch_len(n, m, p)),
-        matmul_workspace_len(n, n, m),
-    );
-    add(add(factor, resolvent), add(dirs, scratch))
+    add(
+        add(factor, resolvent),
+        add(dirs, nystrom_scratch_len(n, m, p, iterations)),
+    )
 }
 
 /// Length of the index workspace (`&mut [usize]`) of the transforms: `n`
@@ -323,10 +377,7 @@ fn exact_buffers<T>(
         f: ws.take(n * n)?,
         l: ws.take(n * n)?,
         dirs: ws.take(n * direction_capacity(n, p, iterations))?,
-        scratch: ws.take(max(
-            pivoted_cholesky_workspace_len(n),
-            iteration_scratch_len(n, n, p),
-        ))?,
+        scratch: ws.take(exact_scratch_len(n, p, iterations))?,
     })
 }
 
@@ -437,7 +488,7 @@ fn finish_exact<'s, T: Real>(
     steps: &'s mut [T],
 ) -> Result<(FairSteps<'s, T>, FairReport)> {
     let f = MatRef::from_strided(&*b.f, n, r, n, 1)?;
-    let mut dirs = Directions::new(b.dirs, r.max(1));
+    let mut dirs = Directions::with_capacity(b.dirs, r, protected.ncols(), opts.iterations);
     let (report, steps) = {
         let mut res = DenseResolvent::new(f, &dirs, opts.lambda, &mut *b.l, &mut *b.scratch)?;
         iterate(
@@ -493,10 +544,7 @@ pub fn fair_transform_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
     let mbuf = ws.take(m * m)?;
     let dirs_buf = ws.take(m * direction_capacity(m, p, opts.iterations))?;
     let g_buf = ws.take(n * m)?;
-    let scratch = ws.take(max(
-        max(nystrom_workspace_len(n, m), iteration_scratch_len(n, m, p)),
-        matmul_workspace_len(n, n, m),
-    ))?;
+    let scratch = ws.take(nystrom_scratch_len(n, m, p, opts.iterations))?;
     let inv = match landmarks {
         Landmarks::Given(s) => {
             NystromInverse::from_landmarks(kernel, s, opts.lambda, storage, &mut *scratch)?
@@ -516,7 +564,7 @@ pub fn fair_transform_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
     };
     let f = inv.factor();
     let trace = (0..n).map(|i| kernel.diagonal(i)).sum::<T>();
-    let mut dirs = Directions::new(dirs_buf, f.ncols().max(1));
+    let mut dirs = Directions::with_capacity(dirs_buf, f.ncols(), p, opts.iterations);
     let (report, steps) = {
         let mut res = WoodburyResolvent::new(f, &dirs, opts.lambda, h, mbuf, &mut *scratch)?;
         iterate(
@@ -538,10 +586,11 @@ pub fn fair_transform_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
 
 /// The pieces of the iteration scratch.
 struct IterationBuffers<'w, T> {
-    alpha: &'w mut [T],
     wt: &'w mut [T],
+    new_fw: &'w mut [T],
     small: &'w mut [T],
     v: &'w mut [T],
+    col: &'w mut [T],
     fv: &'w mut [T],
     inner: &'w mut [T],
 }
@@ -554,24 +603,31 @@ const fn pinv_scratch_len(p: usize) -> usize {
     )
 }
 
-/// Carves the iteration scratch for `n` points, rank `r`, `p` attributes.
+/// Carves the iteration scratch for `n` points, rank `r`, `p` attributes:
+/// `alpha` (`n x p`) and the rest.
 fn iteration_buffers<T>(
     scratch: &mut [T],
     n: usize,
     r: usize,
     p: usize,
-) -> Result<IterationBuffers<'_, T>> {
-    let total = iteration_scratch_len(n, r, p);
+    cap: usize,
+) -> Result<(&mut [T], IterationBuffers<'_, T>)> {
+    let total = iteration_scratch_len(n, r, p, cap);
     let mut ws = Workspace::new(scratch, total)?;
-    let fixed = n * p + r * p + pinv_scratch_len(p) + r + n;
-    Ok(IterationBuffers {
-        alpha: ws.take(n * p)?,
-        wt: ws.take(r * p)?,
-        small: ws.take(pinv_scratch_len(p))?,
-        v: ws.take(r)?,
-        fv: ws.take(n)?,
-        inner: ws.take(total - fixed)?,
-    })
+    let fixed = 2 * n * p + r * p + pinv_scratch_len(p) + 2 * r + n;
+    let alpha = ws.take(n * p)?;
+    Ok((
+        alpha,
+        IterationBuffers {
+            wt: ws.take(r * p)?,
+            new_fw: ws.take(n * p)?,
+            small: ws.take(pinv_scratch_len(p))?,
+            v: ws.take(r)?,
+            col: ws.take(r)?,
+            fv: ws.take(n)?,
+            inner: ws.take(total - fixed)?,
+        },
+    ))
 }
 
 /// The iterations shared by both modes (see the module documentation).
@@ -588,7 +644,8 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
 ) -> Result<(FairReport, FairSteps<'s, T>)> {
     let (n, r) = f.shape();
     let p = protected.ncols();
-    let b = iteration_buffers(scratch, n, r, p)?;
+    let cap = direction_capacity(r, p, opts.iterations);
+    let (alpha_buf, mut b) = iteration_buffers(scratch, n, r, p, cap)?;
     let mut report = FairReport {
         applied: 0,
         rank: r,
@@ -599,47 +656,18 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
     // rounding level: nothing predictive is left in it.
     let floor = T::from_usize(n.max(1)) * T::EPS * trace;
     for j in 0..opts.iterations {
-        let mut alpha = MatMut::from_row_major(&mut *b.alpha, n, p)?;
+        let mut alpha = MatMut::from_row_major(&mut *alpha_buf, n, p)?;
         alpha.copy_from(protected)?;
         res.solve(f, dirs, alpha, &mut *b.inner)?;
-        let alpha = MatRef::from_row_major(&*b.alpha, n, p)?;
-        // rows of W^T: P F^T alpha, one per attribute
-        matmul(
-            MatMut::from_row_major(&mut *b.wt, p, r)?,
-            T::one(),
-            alpha.transpose(),
-            f,
-            T::zero(),
-            &mut *b.inner,
-        )?;
-        let mut predictive = false;
-        for (c, w) in b.wt.chunks_exact_mut(r.max(1)).enumerate().take(p) {
-            dirs.project(w);
-            predictive |= crate::dense::dot(w, w) > threshold(alpha, c, floor);
-        }
-        if !predictive || r == 0 {
+        let alpha = MatRef::from_row_major(&*alpha_buf, n, p)?;
+        if r == 0 || !feature_directions(f, alpha, dirs, floor, &mut b)? {
             break;
         }
-        let wt = MatRef::from_row_major(&*b.wt, p, r)?;
         let slot = &mut steps[j * step_len(n, p)..(j + 1) * step_len(n, p)];
-        store_step(f, alpha, wt, floor, slot, &mut *b.small, &mut *b.inner)?;
-        for c in 0..p {
-            let w = &b.wt[c * r..(c + 1) * r];
-            b.v.copy_from_slice(w);
-            let added = add_direction(
-                f,
-                dirs,
-                res,
-                threshold(alpha, c, floor),
-                &mut *b.v,
-                &mut *b.fv,
-                &mut *b.inner,
-            )?;
-            if let Some(refactored) = added {
-                report.directions += 1;
-                report.refactorizations += usize::from(refactored);
-            }
-        }
+        let u = store_step(f, alpha, floor, slot, &mut b)?;
+        let added = add_directions(f, alpha, u, floor, dirs, res, &mut b)?;
+        report.directions += added.0;
+        report.refactorizations += added.1;
         report.applied = j + 1;
     }
     let len = report.applied * step_len(n, p);
@@ -654,6 +682,26 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
     ))
 }
 
+/// Rows of `W^T`: `w_c = P F^T alpha_c` for each attribute, into `b.wt`;
+/// `false` when every one is at rounding level (nothing predictive left).
+fn feature_directions<T: Real>(
+    f: MatRef<'_, T>,
+    alpha: MatRef<'_, T>,
+    dirs: &Directions<'_, T>,
+    floor: T,
+    b: &mut IterationBuffers<'_, T>,
+) -> Result<bool> {
+    let (n, r) = f.shape();
+    let mut predictive = false;
+    for (c, w) in b.wt.chunks_exact_mut(r).enumerate() {
+        alpha.copy_col_to(c, &mut b.fv[..n]);
+        crate::dense::gemv_transpose(f, &b.fv[..n], w);
+        dirs.project(w);
+        predictive |= crate::dense::dot(w, w) > threshold(alpha, c, floor);
+    }
+    Ok(predictive)
+}
+
 /// `n eps tr(K) |alpha_c|^2`: below it a direction is rounding.
 fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
     floor
@@ -662,38 +710,38 @@ fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
             .sum::<T>()
 }
 
-/// Writes step `j` into `slot`: `alpha`, `U = F W` and `C^+ = (W^T W)^+`.
-fn store_step<T: Real>(
+/// Writes step `j` into `slot`: `alpha`, `U = F W` and `C^+ = (W^T W)^+`;
+/// returns `U`.
+fn store_step<'a, T: Real>(
     f: MatRef<'_, T>,
     alpha: MatRef<'_, T>,
-    wt: MatRef<'_, T>,
     floor: T,
-    slot: &mut [T],
-    small: &mut [T],
-    inner: &mut [T],
-) -> Result<()> {
+    slot: &'a mut [T],
+    b: &mut IterationBuffers<'_, T>,
+) -> Result<MatRef<'a, T>> {
     let (n, p) = alpha.shape();
+    let r = f.ncols();
     let (a_blk, rest) = slot.split_at_mut(n * p);
     let (u_blk, c_blk) = rest.split_at_mut(n * p);
     MatMut::from_row_major(a_blk, n, p)?.copy_from(alpha)?;
-    matmul(
-        MatMut::from_row_major(u_blk, n, p)?,
-        T::one(),
-        f,
-        wt.transpose(),
-        T::zero(),
-        inner,
-    )?;
+    let mut u = MatMut::from_row_major(u_blk, n, p)?;
+    for c in 0..p {
+        b.col.copy_from_slice(&b.wt[c * r..(c + 1) * r]);
+        crate::dense::gemv(f, &b.col[..r], &mut b.fv[..n]);
+        u.set_col_from(c, &b.fv[..n]);
+    }
     let a2max = (0..p)
         .map(|c| threshold(alpha, c, T::one()))
         .fold(T::zero(), T::max);
+    let wt = MatRef::from_row_major(&*b.wt, p, r)?;
     pseudo_inverse(
         wt,
         floor * a2max,
         MatMut::from_row_major(c_blk, p, p)?,
-        small,
-        inner,
-    )
+        &mut *b.small,
+        &mut *b.inner,
+    )?;
+    Ok(u.into_ref())
 }
 
 /// `out <- (W^T W)^+` from the rows of `W^T` (`p x r`), dropping the
@@ -730,31 +778,51 @@ fn pseudo_inverse<T: Real>(
     Ok(())
 }
 
-/// Orthogonalizes `v` (a column of `W`) against the directions, and when
-/// something above `threshold` is left, normalizes it, removes it from the
-/// resolvent and appends it. Returns `Some(refactored)` when a direction was
-/// added.
+/// Orthonormalizes the rows of `W^T` (already orthogonal to the earlier
+/// directions) among themselves and removes each direction left above its
+/// threshold. `F w_hat` follows from `U = F W` and the Gram-Schmidt
+/// coefficients, without another pass over `F`. Returns the directions
+/// added and the refactorizations.
 #[allow(clippy::too_many_arguments)]
-fn add_direction<T: Real, R: Resolvent<T>>(
+fn add_directions<T: Real, R: Resolvent<T>>(
     f: MatRef<'_, T>,
+    alpha: MatRef<'_, T>,
+    u: MatRef<'_, T>,
+    floor: T,
     dirs: &mut Directions<'_, T>,
     res: &mut R,
-    threshold: T,
-    v: &mut [T],
-    fv: &mut [T],
-    inner: &mut [T],
-) -> Result<Option<bool>> {
-    dirs.project(v);
-    let norm2 = crate::dense::dot(v, v);
-    if !(norm2 > threshold) || dirs.count * dirs.r >= dirs.buf.len() {
-        return Ok(None);
+    b: &mut IterationBuffers<'_, T>,
+) -> Result<(usize, usize)> {
+    let (n, r) = f.shape();
+    let first = dirs.count;
+    let (mut added, mut refactored) = (0, 0);
+    for c in 0..u.ncols() {
+        b.v.copy_from_slice(&b.wt[c * r..(c + 1) * r]);
+        u.copy_col_to(c, &mut b.fv[..n]);
+        for _ in 0..2 {
+            for (q, i) in (first..dirs.count).enumerate() {
+                let gamma = crate::dense::dot(dirs.get(i), b.v);
+                for (x, &d) in b.v.iter_mut().zip(dirs.get(i)) {
+                    *x -= gamma * d;
+                }
+                for (x, &d) in b.fv.iter_mut().zip(&b.new_fw[q * n..(q + 1) * n]) {
+                    *x -= gamma * d;
+                }
+            }
+        }
+        let norm2 = crate::dense::dot(b.v, b.v);
+        if !(norm2 > threshold(alpha, c, floor)) || !dirs.has_room() {
+            continue;
+        }
+        let inv = norm2.sqrt().recip();
+        b.v.iter_mut().for_each(|x| *x *= inv);
+        b.fv.iter_mut().for_each(|x| *x *= inv);
+        dirs.push(b.v)?;
+        b.new_fw[added * n..(added + 1) * n].copy_from_slice(b.fv);
+        refactored += usize::from(res.remove(f, dirs, b.v, b.fv, &mut *b.inner)?);
+        added += 1;
     }
-    let inv = norm2.sqrt().recip();
-    v.iter_mut().for_each(|x| *x *= inv);
-    crate::op::LinearOperator::apply(&f, v, fv, &mut [])?;
-    let refactored = res.remove(f, dirs, v, fv, inner)?;
-    dirs.push(v)?;
-    Ok(Some(refactored))
+    Ok((added, refactored))
 }
 
 /// `out <- G G^T` with `G = F P` (both triangles, exactly symmetric), using
@@ -768,7 +836,7 @@ fn write_kernel<T: Real>(
 ) -> Result<()> {
     let (n, r) = f.shape();
     let g_buf = &mut g_buf[..n * r];
-    dirs.project_factor(f, None, g_buf, &mut [])?;
+    dirs.project_factor(f, g_buf, scratch)?;
     let g = MatRef::from_row_major(g_buf, n, r)?;
     matmul(out.rb_mut(), T::one(), g, g.transpose(), T::zero(), scratch)?;
     for i in 0..n {

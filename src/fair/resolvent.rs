@@ -9,9 +9,9 @@
 //!   factor of `M = lambda I + F_j^T F_j` (`m x m`), so that
 //!   `(F_j F_j^T + lambda I)^{-1} a = (a - F_j M^{-1} F_j^T a) / lambda` with
 //!   `F_j = F P_j`; removing a unit direction `w` changes `M` by
-//!   `-(w b^T + b w^T)` with `b = g - (w . g) w / 2`, `g = P H P w`,
-//!   `H = F^T F`, applied as the update `(w - b)/sqrt 2` followed by the
-//!   downdate `(w + b)/sqrt 2`: `O(m^2)` each, no `n x n` matrix.
+//!   `-(w b^T + b w^T)` with `b = P H w - (w^T H w) w / 2`, `H = F^T F`,
+//!   applied as the update `(w - b)/sqrt 2` followed by the downdate
+//!   `(w + b)/sqrt 2`: `O(m^2)` each, no `n x n` matrix.
 //!
 //! A downdate can fail in floating point when `lambda` is tiny relative to
 //! `K`; the resolvent is then refactored from the current factor (counted
@@ -36,9 +36,9 @@ pub(crate) trait Resolvent<T: Real> {
         scratch: &mut [T],
     ) -> Result<()>;
 
-    /// Removes the unit direction `w` (orthogonal to every direction in
-    /// `dirs`, which does not contain it yet; `v = F w`). Returns `true` when
-    /// it had to refactor.
+    /// Removes the unit direction `w`, already appended to `dirs` (and
+    /// orthogonal to the others), with `v = F w`. Returns `true` when it had
+    /// to refactor.
     fn remove(
         &mut self,
         f: MatRef<'_, T>,
@@ -49,19 +49,18 @@ pub(crate) trait Resolvent<T: Real> {
     ) -> Result<bool>;
 }
 
-/// `a <- G G^T + lambda I` for `G = F P` (`dirs` and `extra` removed), then
+/// `a <- G G^T + lambda I` for `G = F P` (the directions removed), then
 /// factored in place; `scratch` holds `G` (`n x r`) and the products.
 fn factor_projected_gram<T: Real>(
     f: MatRef<'_, T>,
     dirs: &Directions<'_, T>,
-    extra: Option<&[T]>,
     lambda: T,
     mut a: MatMut<'_, T>,
     scratch: &mut [T],
 ) -> Result<()> {
     let (n, r) = f.shape();
     let (g, rest) = scratch.split_at_mut(n * r);
-    dirs.project_factor(f, extra, g, rest)?;
+    dirs.project_factor(f, g, rest)?;
     let g = MatRef::from_row_major(g, n, r)?;
     matmul(a.rb_mut(), T::one(), g, g.transpose(), T::zero(), rest)?;
     add_to_diagonal(&mut a, lambda);
@@ -92,7 +91,7 @@ impl<'w, T: Real> DenseResolvent<'w, T> {
     ) -> Result<Self> {
         let n = f.nrows();
         let mut l = MatMut::from_row_major(buf, n, n)?;
-        factor_projected_gram(f, dirs, None, lambda, l.rb_mut(), scratch)?;
+        factor_projected_gram(f, dirs, lambda, l.rb_mut(), scratch)?;
         Ok(Self { l, lambda })
     }
 }
@@ -112,14 +111,14 @@ impl<T: Real> Resolvent<T> for DenseResolvent<'_, T> {
         &mut self,
         f: MatRef<'_, T>,
         dirs: &Directions<'_, T>,
-        w: &[T],
+        _w: &[T],
         v: &[T],
         scratch: &mut [T],
     ) -> Result<bool> {
         match Cholesky::from_factor_unchecked(self.l.rb_mut()).downdate(v, scratch) {
             Ok(()) => Ok(false),
             Err(Error::DowndateFailed { .. }) => {
-                factor_projected_gram(f, dirs, Some(w), self.lambda, self.l.rb_mut(), scratch)?;
+                factor_projected_gram(f, dirs, self.lambda, self.l.rb_mut(), scratch)?;
                 Ok(true)
             }
             Err(e) => Err(e),
@@ -151,23 +150,22 @@ impl<'w, T: Real> WoodburyResolvent<'w, T> {
         matmul(h.rb_mut(), T::one(), f.transpose(), f, T::zero(), scratch)?;
         let h = h.into_ref();
         let mut l = MatMut::from_row_major(m_buf, r, r)?;
-        factor_woodbury(h, dirs, None, lambda, l.rb_mut(), scratch)?;
+        factor_woodbury(h, dirs, lambda, l.rb_mut(), scratch)?;
         Ok(Self { h, l, lambda })
     }
 }
 
-/// `a <- lambda I + P H P` (with `P` removing `dirs` and `extra`), factored
-/// in place.
+/// `a <- lambda I + P H P` (`P` removing the directions), factored in
+/// place.
 fn factor_woodbury<T: Real>(
     h: MatRef<'_, T>,
     dirs: &Directions<'_, T>,
-    extra: Option<&[T]>,
     lambda: T,
     mut a: MatMut<'_, T>,
     scratch: &mut [T],
 ) -> Result<()> {
     a.copy_from(h)?;
-    dirs.project_both_sides(&mut a, extra, scratch)?;
+    dirs.project_both_sides(&mut a, scratch)?;
     add_to_diagonal(&mut a, lambda);
     cholesky_in_place(a, scratch).map(|_| ())
 }
@@ -182,21 +180,20 @@ impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, T> {
         scratch: &mut [T],
     ) -> Result<()> {
         let (n, m) = f.shape();
-        let (z, rest) = scratch.split_at_mut(m);
-        let pz = &mut rest[..m];
+        let (col, rest) = scratch.split_at_mut(n);
+        let (z, rest) = rest.split_at_mut(m);
+        let fz = &mut rest[..n];
         let inv = self.lambda.recip();
         let chol = Cholesky::from_factor_unchecked(self.l.rb());
         for c in 0..a.ncols() {
-            for (k, zk) in z.iter_mut().enumerate() {
-                *zk = (0..n).fold(T::zero(), |s, i| s + f.at(i, k) * a.at(i, c));
-            }
+            a.rb().copy_col_to(c, col);
+            crate::dense::gemv_transpose(f, col, z);
             dirs.project(z);
             chol.solve_in_place(z)?;
-            pz.copy_from_slice(z);
-            dirs.project(pz);
-            for i in 0..n {
-                let fz = (0..m).fold(T::zero(), |s, k| s + f.at(i, k) * pz[k]);
-                *a.at_mut(i, c) = (a.at(i, c) - fz) * inv;
+            dirs.project(z);
+            crate::dense::gemv(f, z, fz);
+            for (i, (&ai, &fzi)) in col.iter().zip(fz.iter()).enumerate() {
+                *a.at_mut(i, c) = (ai - fzi) * inv;
             }
         }
         Ok(())
@@ -214,14 +211,15 @@ impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, T> {
         let (g, rest) = scratch.split_at_mut(m);
         let (x, rest) = rest.split_at_mut(m);
         let (y, rest) = rest.split_at_mut(m);
-        // g = P H P w = P H w (w is orthogonal to the removed directions)
+        // With P' removing every direction including w: g' = P' H w and
+        // c = w^T H w, so b = P H w - (c / 2) w = g' + (c / 2) w.
         self.h.apply(w, g, &mut [])?;
-        dirs.project(g);
         let c = crate::dense::dot(w, g);
+        dirs.project(g);
         let half = T::from_f64(0.5);
         let root_half = half.sqrt();
         for k in 0..m {
-            let b = g[k] - half * c * w[k];
+            let b = g[k] + half * c * w[k];
             x[k] = (w[k] - b) * root_half;
             y[k] = (w[k] + b) * root_half;
         }
@@ -230,7 +228,7 @@ impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, T> {
         match chol.downdate(y, rest) {
             Ok(()) => Ok(false),
             Err(Error::DowndateFailed { .. }) => {
-                factor_woodbury(self.h, dirs, Some(w), self.lambda, self.l.rb_mut(), rest)?;
+                factor_woodbury(self.h, dirs, self.lambda, self.l.rb_mut(), rest)?;
                 Ok(true)
             }
             Err(e) => Err(e),

@@ -26,7 +26,7 @@
 //! ```
 //! use gramkit::MatRef;
 //! use gramkit::kron::{Kronecker, kronecker_eigen_storage_len, kronecker_eigen_workspace_len};
-//! let a = [[2.0, 1.0], [1.0, 2.0]];
+//! let a = [[2.0f64, 1.0], [1.0, 2.0]];
 //! let b = [[1.0, 0.5, 0.0], [0.5, 1.0, 0.5], [0.0, 0.5, 1.0]];
 //! let k = Kronecker::new(&[MatRef::from_array(&a), MatRef::from_array(&b)])?;
 //! assert_eq!((k.nrows(), k.ncols()), (6, 6));
