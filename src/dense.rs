@@ -148,37 +148,6 @@ impl<T: Real> FmaKernel for Product<'_, '_, T> {
     }
 }
 
-/// `y <- A x` for a strided `A` (`m x n`); lengths already checked.
-pub(crate) fn gemv<T: Real>(a: MatRef<'_, T>, x: &[T], y: &mut [T]) {
-    for (i, yi) in y.iter_mut().enumerate().take(a.nrows()) {
-        *yi = match a.row_slice(i) {
-            Some(row) => dot(row, x),
-            None => (0..a.ncols()).fold(T::zero(), |s, j| madd::<T, false>(a.at(i, j), x[j], s)),
-        };
-    }
-}
-
-/// `y <- A^T x` for a strided `A` (`m x n`, so `x` has `m` entries and `y`
-/// has `n`); lengths already checked. Contiguous rows are added with vector
-/// updates `y += x_i A[i, ..]`.
-pub(crate) fn gemv_transpose<T: Real>(a: MatRef<'_, T>, x: &[T], y: &mut [T]) {
-    y.fill(T::zero());
-    for (i, &xi) in x.iter().enumerate().take(a.nrows()) {
-        match a.row_slice(i) {
-            Some(row) => {
-                for (yj, &aij) in y.iter_mut().zip(row) {
-                    *yj = madd::<T, false>(xi, aij, *yj);
-                }
-            }
-            None => {
-                for (j, yj) in y.iter_mut().enumerate().take(a.ncols()) {
-                    *yj = madd::<T, false>(xi, a.at(i, j), *yj);
-                }
-            }
-        }
-    }
-}
-
 /// `x . y` with four partial sums (better accuracy and speed than one).
 #[inline]
 pub(crate) fn dot<T: Real>(x: &[T], y: &[T]) -> T {

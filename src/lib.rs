@@ -48,6 +48,7 @@ pub mod real;
 pub mod view;
 
 pub(crate) mod kernel;
+pub(crate) mod level2;
 pub(crate) mod simd;
 
 #[doc(hidden)]

@@ -129,7 +129,7 @@ impl<T: Real> LinearOperator<T> for MatRef<'_, T> {
     fn apply(&self, x: &[T], y: &mut [T], _ws: &mut [T]) -> Result<()> {
         expect_dim("apply: length of x", MatRef::ncols(self), x.len())?;
         expect_dim("apply: length of y", MatRef::nrows(self), y.len())?;
-        dense::gemv(*self, x, y);
+        crate::level2::gemv(*self, crate::level2::Shape::Full, x, y);
         Ok(())
     }
     /// `y <- A^T x`, `2 m n` flops.

@@ -49,7 +49,7 @@ fn exact(
     a: &Dense<f64>,
     lambda: f64,
     iterations: usize,
-) -> (Dense<f64>, FairReport, Vec<f64>) {
+) -> (Dense<f64>, FairReport<f64>, Vec<f64>) {
     let (n, p) = (k.n, a.m);
     let mut kk = Dense::zeros(n, n);
     let mut steps = vec![0.0; fair_steps_len(n, p, iterations)];
@@ -140,18 +140,36 @@ fn matches_the_direct_definition() {
 }
 
 #[test]
-fn feature_space_route_equals_kernel_route() {
-    // K = F F^T with F = V diag(sqrt(w)); explicit projections of the rows of F.
-    let (_, k, a) = problem(25, 1.0, 3);
-    let a = first_columns(&a, 1);
+fn well_conditioned_kernels_take_the_full_rank_path() {
+    // K = B B^T / n + I: numerically positive definite, so F is its Cholesky
+    // factor. Against the feature-space route: the naive recurrence of
+    // `direct` already drifts here (1e-8) as its normalisers shrink.
+    for n in [20usize, 35, 64] {
+        let mut rng = Rng(12);
+        let b = Dense::<f64>::from_fn(n, n, |_, _| rng.uniform());
+        let bb = b.matmul(&b.transpose());
+        let k = Dense::from_fn(n, n, |i, j| {
+            bb.at(i, j) / n as f64 + if i == j { 1.0 } else { 0.0 }
+        });
+        let a = Dense::from_fn(n, 1, |i, _| b.at(i, 0));
+        let (kk, report, _) = exact(&k, &a, 0.05, 3);
+        assert_eq!(report.rank, n);
+        let err = kk.max_diff(&feature_space(&k, &a, 0.05, 3));
+        assert!(err < 1e-11 * k.max_abs(), "n = {n}: {err}");
+    }
+}
+
+/// The definition in the empirical feature space: `K = F F^T` with
+/// `F = V diag(sqrt(w))`, then explicit projections `F <- F (I - w w^T / |w|^2)`
+/// of the rows of `F` (`p = 1`).
+fn feature_space(k: &Dense<f64>, a: &Dense<f64>, lambda: f64, iterations: usize) -> Dense<f64> {
     let n = k.n;
     let mut w = vec![0.0; n];
     let mut v = Dense::<f64>::zeros(n, n);
     let mut ws = vec![0.0; symmetric_eigen_workspace_len(n, true)];
     symmetric_eigen(k.view(), &mut w, Some(v.view_mut()), &mut ws).unwrap();
     let mut f = Dense::from_fn(n, n, |i, j| v.at(i, j) * w[j].max(0.0).sqrt());
-    let lambda = 0.05;
-    for _ in 0..3 {
+    for _ in 0..iterations {
         let kj = f.matmul(&f.transpose());
         let kl = Dense::from_fn(n, n, |i, j| kj.at(i, j) + if i == j { lambda } else { 0.0 });
         let alpha = dense_solve(&kl, &a.data);
@@ -166,8 +184,15 @@ fn feature_space_route_equals_kernel_route() {
         );
         f = f.matmul(&p);
     }
-    let reference = f.matmul(&f.transpose());
-    let (kk, _, _) = exact(&k, &a, lambda, 3);
+    f.matmul(&f.transpose())
+}
+
+#[test]
+fn feature_space_route_equals_kernel_route() {
+    let (_, k, a) = problem(25, 1.0, 3);
+    let a = first_columns(&a, 1);
+    let (kk, _, _) = exact(&k, &a, 0.05, 3);
+    let reference = feature_space(&k, &a, 0.05, 3);
     assert!(
         kk.max_diff(&reference) < 1e-9,
         "{}",
@@ -264,6 +289,25 @@ fn psd_and_finite_for_tiny_lambda_and_many_iterations() {
         // symmetric exactly
         assert!((0..40).all(|i| (0..40).all(|j| kk.at(i, j) == kk.at(j, i))));
     }
+}
+
+#[test]
+fn lambda_below_rounding_is_raised_and_reported() {
+    // singular K (duplicated points) and a lambda far below eps |K|
+    let (pts, _, a) = problem(30, 0.7, 44);
+    let doubled: Vec<[f64; 2]> = pts.iter().chain(&pts[..10]).copied().collect();
+    let k = rbf(&doubled, &doubled, 0.7);
+    let a = Dense::from_fn(40, 1, |i, _| a.at(i % 30, 0));
+    for lambda in [1e-18, 1e-30] {
+        let (kk, report, _) = exact(&k, &a, lambda, 40);
+        let floor = 40.0 * f64::EPSILON * k.max_abs();
+        assert_eq!(report.lambda, floor, "{report:?}");
+        assert!(kk.data.iter().all(|v| v.is_finite()));
+        assert!(min_eigenvalue(&kk) >= -1e-13, "{}", min_eigenvalue(&kk));
+    }
+    // a lambda above it is used as given
+    let (_, report, _) = exact(&k, &a, 1e-6, 2);
+    assert_eq!(report.lambda, 1e-6);
 }
 
 #[test]

@@ -290,11 +290,7 @@ fn eliminate<T: Real, S: SymmetricSource<T> + ?Sized>(
                 col: q,
             });
         }
-        let mut s = aiq;
-        for j in 0..k {
-            s -= g.at(i, j) * g.at(q, j);
-        }
-        let gik = s / gqq;
+        let gik = (aiq - dot_rows(g.rb(), i, q, k)) / gqq;
         if !gik.is_finite() {
             return Err(Error::NotPositiveDefinite { pivot: i });
         }
@@ -303,4 +299,13 @@ fn eliminate<T: Real, S: SymmetricSource<T> + ?Sized>(
         d[i] = if r > T::zero() { r } else { T::zero() };
     }
     Ok(())
+}
+
+/// `G[i, ..k] . G[q, ..k]`, on row slices when rows are contiguous; the
+/// same association either way, so every layout of `G` gives the same bits.
+fn dot_rows<T: Real>(g: MatRef<'_, T>, i: usize, q: usize, k: usize) -> T {
+    match (g.row_slice(i), g.row_slice(q)) {
+        (Some(a), Some(b)) => crate::dense::dot(&a[..k], &b[..k]),
+        _ => crate::dense::dot_by(k, |j| (g.at(i, j), g.at(q, j))),
+    }
 }

@@ -2,8 +2,11 @@
 
 use super::{Cholesky, mirror_lower_to_upper};
 use crate::error::{Error, Result, expect_dim};
+use crate::level2::{axpy, dot_slices, dot_with};
 use crate::op::{LinearOperator, LogDet, Solve};
 use crate::real::Real;
+use crate::real::madd;
+use crate::simd::{FmaKernel, dispatch};
 use crate::view::{AsMatMut, AsMatRef, MatMut, MatRef};
 
 /// Forward substitution `L Y = B` in place (`B`: `n x k`), `n^2 k` flops.
@@ -19,60 +22,78 @@ fn backward<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
 }
 
 /// Forward (`lower`) or backward substitution, choosing the loop order by
-/// the layouts.
+/// the layouts, inside the FMA dispatch.
 fn substitute<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>, lower: bool) {
     let (n, k) = b.shape();
     if n == 0 || k == 0 {
         return;
     }
-    let l_rows = l.col_stride() == 1;
-    let (data, rs, cs) = b.raw_mut();
-    if l_rows && rs == 1 {
-        for c in 0..k {
-            let col = &mut data[c * cs..c * cs + n];
-            if lower {
-                forward_column(l, col);
-            } else {
-                backward_column(l, col);
+    dispatch(Substitute { l, b, lower });
+}
+
+/// A substitution as a dispatched computation.
+struct Substitute<'l, 'm, 'b, T> {
+    l: MatRef<'l, T>,
+    b: &'m mut MatMut<'b, T>,
+    lower: bool,
+}
+
+impl<T: Real> FmaKernel for Substitute<'_, '_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        let Substitute { l, b, lower } = self;
+        let (n, k) = b.shape();
+        let l_rows = l.col_stride() == 1;
+        let (data, rs, cs) = b.raw_mut();
+        if l_rows && rs == 1 {
+            for c in 0..k {
+                let col = &mut data[c * cs..c * cs + n];
+                if lower {
+                    forward_column::<T, FMA>(l, col);
+                } else {
+                    backward_column::<T, FMA>(l, col);
+                }
             }
-        }
-    } else if l_rows && cs == 1 {
-        if lower {
-            forward_rows(l, data, rs, k);
+        } else if l_rows && cs == 1 {
+            if lower {
+                forward_rows::<T, FMA>(l, data, rs, k);
+            } else {
+                backward_rows::<T, FMA>(l, data, rs, k);
+            }
+        } else if lower {
+            forward_strided::<T, FMA>(l, b);
         } else {
-            backward_rows(l, data, rs, k);
+            backward_strided::<T, FMA>(l, b);
         }
-    } else if lower {
-        forward_strided(l, b);
-    } else {
-        backward_strided(l, b);
     }
 }
 
 /// `x_i <- (x_i - L[i, ..i] . x[..i]) / l_ii` down a contiguous column.
-fn forward_column<T: Real>(l: MatRef<'_, T>, x: &mut [T]) {
+#[inline(always)]
+fn forward_column<T: Real, const FMA: bool>(l: MatRef<'_, T>, x: &mut [T]) {
     for i in 0..x.len() {
         if let Some(row) = l.row_slice(i) {
-            let s = crate::dense::dot(&row[..i], &x[..i]);
+            let s = dot_slices::<T, FMA>(&row[..i], &x[..i]);
             x[i] = (x[i] - s) / row[i];
         }
     }
 }
 
 /// `x_i <- x_i / l_ii; x[..i] -= x_i L[i, ..i]` up a contiguous column.
-fn backward_column<T: Real>(l: MatRef<'_, T>, x: &mut [T]) {
+#[inline(always)]
+fn backward_column<T: Real, const FMA: bool>(l: MatRef<'_, T>, x: &mut [T]) {
     for i in (0..x.len()).rev() {
         if let Some(row) = l.row_slice(i) {
             let xi = x[i] / row[i];
             x[i] = xi;
-            for (xk, &lik) in x[..i].iter_mut().zip(&row[..i]) {
-                *xk -= lik * xi;
-            }
+            axpy::<T, FMA>(-xi, &row[..i], &mut x[..i]);
         }
     }
 }
 
 /// Rows `r` (mutable) and `k < r` (read) of a row-major buffer.
+#[inline(always)]
 fn two_rows<T>(data: &mut [T], ld: usize, width: usize, r: usize, k: usize) -> (&mut [T], &[T]) {
     let (head, tail) = data.split_at_mut(r * ld);
     (&mut tail[..width], &head[k * ld..k * ld + width])
@@ -80,14 +101,18 @@ fn two_rows<T>(data: &mut [T], ld: usize, width: usize, r: usize, k: usize) -> (
 
 /// Forward substitution on contiguous rows of `B`:
 /// `B[i] <- (B[i] - sum_{k<i} l_ik B[k]) / l_ii`.
-fn forward_rows<T: Real>(l: MatRef<'_, T>, data: &mut [T], ld: usize, width: usize) {
+#[inline(always)]
+fn forward_rows<T: Real, const FMA: bool>(
+    l: MatRef<'_, T>,
+    data: &mut [T],
+    ld: usize,
+    width: usize,
+) {
     for i in 0..l.nrows() {
         for k in 0..i {
             let lik = l.at(i, k);
             let (bi, bk) = two_rows(data, ld, width, i, k);
-            for (x, &y) in bi.iter_mut().zip(bk) {
-                *x -= lik * y;
-            }
+            axpy::<T, FMA>(-lik, bk, bi);
         }
         let d = l.at(i, i);
         data[i * ld..i * ld + width]
@@ -98,7 +123,13 @@ fn forward_rows<T: Real>(l: MatRef<'_, T>, data: &mut [T], ld: usize, width: usi
 
 /// Backward substitution on contiguous rows of `B`:
 /// `B[i] <- B[i] / l_ii; B[k] -= l_ik B[i]` for `k < i`.
-fn backward_rows<T: Real>(l: MatRef<'_, T>, data: &mut [T], ld: usize, width: usize) {
+#[inline(always)]
+fn backward_rows<T: Real, const FMA: bool>(
+    l: MatRef<'_, T>,
+    data: &mut [T],
+    ld: usize,
+    width: usize,
+) {
     for i in (0..l.nrows()).rev() {
         let d = l.at(i, i);
         data[i * ld..i * ld + width]
@@ -107,35 +138,36 @@ fn backward_rows<T: Real>(l: MatRef<'_, T>, data: &mut [T], ld: usize, width: us
         for k in 0..i {
             let lik = l.at(i, k);
             let (head, tail) = data.split_at_mut(i * ld);
-            let bi = &tail[..width];
-            for (x, &y) in head[k * ld..k * ld + width].iter_mut().zip(bi) {
-                *x -= lik * y;
-            }
+            axpy::<T, FMA>(-lik, &tail[..width], &mut head[k * ld..k * ld + width]);
         }
     }
 }
 
 /// Forward substitution through indexed access, for any strides, summing
 /// as [`forward_column`] does (same bits whatever the layout).
-fn forward_strided<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
+#[inline(always)]
+fn forward_strided<T: Real, const FMA: bool>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
     let n = l.nrows();
     for c in 0..b.ncols() {
         for i in 0..n {
-            let s = crate::dense::dot_by(i, |k| (l.at(i, k), b.at(k, c)));
+            let s = dot_with::<T, FMA>(i, |k| (l.at(i, k), b.at(k, c)));
             *b.at_mut(i, c) = (b.at(i, c) - s) / l.at(i, i);
         }
     }
 }
 
-/// Backward substitution through indexed access, for any strides.
-fn backward_strided<T: Real>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
+/// Backward substitution through indexed access, for any strides, in the
+/// order of [`backward_column`].
+#[inline(always)]
+fn backward_strided<T: Real, const FMA: bool>(l: MatRef<'_, T>, b: &mut MatMut<'_, T>) {
     let n = l.nrows();
     for c in 0..b.ncols() {
         for i in (0..n).rev() {
             let x = b.at(i, c) / l.at(i, i);
             *b.at_mut(i, c) = x;
             for k in 0..i {
-                *b.at_mut(k, c) -= l.at(i, k) * x;
+                let v = b.at(k, c);
+                *b.at_mut(k, c) = madd::<T, FMA>(-x, l.at(i, k), v);
             }
         }
     }

@@ -5,7 +5,8 @@
 // Pivot tests are written `!(x > 0)` on purpose: NaN must fail them.
 use super::Cholesky;
 use crate::error::{Error, Result, expect_dim};
-use crate::real::Real;
+use crate::real::{Real, madd};
+use crate::simd::{FmaKernel, dispatch};
 use crate::view::{AsMatMut, MatMut, MatRef, check_finite_slice};
 use crate::workspace::{Workspace, mul};
 
@@ -224,33 +225,57 @@ fn check_downdate_diagonal<T: Real>(l: MatRef<'_, T>, cos: &[T]) -> Result<()> {
 /// `j, j-1, ..., 0` (those above `j` act on zeros), with `t` the entry of
 /// the appended row, which ends as `x_j`.
 fn apply_downdate<T: Real>(l: &mut MatMut<'_, T>, cos: &[T], sin: &[T]) {
-    const ROWS: usize = 4;
-    let n = cos.len();
-    let mut j0 = 0;
-    while j0 < n {
-        let rows = ROWS.min(n - j0);
-        let mut t = [T::zero(); ROWS];
-        // the triangle at the top of the block: row j0 + q starts at column j0 + q
-        for i in (j0 + 1..j0 + rows).rev() {
-            for q in i - j0..rows {
-                rotate_entry(l, j0 + q, i, cos[i], sin[i], &mut t[q]);
+    dispatch(DowndateSweep { l, cos, sin });
+}
+
+/// The rotation sweep of a downdate as a dispatched computation: rows in
+/// blocks of four, so that four independent chains of the carried entry
+/// run at once.
+struct DowndateSweep<'m, 'l, 'c, T> {
+    l: &'m mut MatMut<'l, T>,
+    cos: &'c [T],
+    sin: &'c [T],
+}
+
+impl<T: Real> FmaKernel for DowndateSweep<'_, '_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run<const FMA: bool>(self) {
+        const ROWS: usize = 4;
+        let DowndateSweep { l, cos, sin } = self;
+        let n = cos.len();
+        let mut j0 = 0;
+        while j0 < n {
+            let rows = ROWS.min(n - j0);
+            let mut t = [T::zero(); ROWS];
+            // the triangle at the top of the block: row j0 + q starts at column j0 + q
+            for i in (j0 + 1..j0 + rows).rev() {
+                for q in i - j0..rows {
+                    rotate_entry::<T, FMA>(l, j0 + q, i, cos[i], sin[i], &mut t[q]);
+                }
             }
-        }
-        // columns below the block's first row: every row of the block is
-        // active, four independent chains
-        for i in (0..=j0).rev() {
-            for (q, tq) in t.iter_mut().enumerate().take(rows) {
-                rotate_entry(l, j0 + q, i, cos[i], sin[i], tq);
+            // columns below the block's first row: four independent chains
+            for i in (0..=j0).rev() {
+                for (q, tq) in t.iter_mut().enumerate().take(rows) {
+                    rotate_entry::<T, FMA>(l, j0 + q, i, cos[i], sin[i], tq);
+                }
             }
+            j0 += rows;
         }
-        j0 += rows;
     }
 }
 
 /// One rotation of entry `(j, i)` of `L` against the carried `t`.
 #[inline(always)]
-fn rotate_entry<T: Real>(l: &mut MatMut<'_, T>, j: usize, i: usize, c: T, s: T, t: &mut T) {
+fn rotate_entry<T: Real, const FMA: bool>(
+    l: &mut MatMut<'_, T>,
+    j: usize,
+    i: usize,
+    c: T,
+    s: T,
+    t: &mut T,
+) {
     let lji = l.at(j, i);
-    *l.at_mut(j, i) = c * lji - s * *t;
-    *t = c * *t + s * lji;
+    *l.at_mut(j, i) = madd::<T, FMA>(c, lji, -s * *t);
+    *t = madd::<T, FMA>(c, *t, s * lji);
 }

@@ -20,8 +20,10 @@
 //! floating point and costs `O(k n^3)`. Here it runs in factor form
 //! (`../shared/design/MATH.md` section 1):
 //!
-//! - `F` (`n x r`) from a rank-revealing pivoted Cholesky of `K` (exact
-//!   mode) or the Nystroem factor `B` (`n x m`, [`fair_transform_nystrom`]);
+//! - `F` (`n x r`) from the Cholesky factor of `K` when `K` is numerically
+//!   positive definite (`r = n`, blocked), from a rank-revealing pivoted
+//!   Cholesky otherwise (exact mode), or the Nystroem factor `B` (`n x m`,
+//!   [`fair_transform_nystrom`]);
 //! - the removed directions are kept orthonormal in feature space
 //!   (Gram-Schmidt, each projection applied twice), so every normaliser is
 //!   a sum of squares, never negative;
@@ -49,11 +51,12 @@ use crate::cholesky::{
 use crate::dense::{matmul, matmul_workspace_len};
 use crate::eigen::{symmetric_eigen, symmetric_eigen_workspace_len};
 use crate::error::{Error, Result, expect_dim, require};
+use crate::level2::Shape;
 use crate::nystrom::{NystromInverse, nystrom_storage_len, nystrom_workspace_len};
 use crate::real::Real;
 use crate::view::{MatMut, MatRef};
 use crate::workspace::{Workspace, add, mul};
-use resolvent::{DenseResolvent, Resolvent, WoodburyResolvent};
+use resolvent::{CapacitanceResolvent, Resolvent, WoodburyResolvent, capacitance_len};
 use steps::step_len;
 
 /// Parameters of a fair transform.
@@ -66,17 +69,21 @@ pub struct FairOptions<T> {
 }
 
 /// What a fair transform did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FairReport {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FairReport<T> {
     /// Iterations applied (`<= iterations`).
     pub applied: usize,
     /// Rank `r` of the feature factor `F` (`K ~ F F^T`).
     pub rank: usize,
     /// Orthonormal directions removed in feature space (`<= applied p`).
     pub directions: usize,
-    /// Times a downdate failed in floating point and the resolvent was
-    /// refactored.
+    /// Times the resolvent of `K_j + lambda I` was refactored because its
+    /// update met rounding (a tiny `lambda` relative to `K`).
     pub refactorizations: usize,
+    /// The `lambda` used: the one asked for, or the rounding level
+    /// `n eps max_i k_ii` of `K` if it was below that (smaller values
+    /// cannot be told apart from zero in floating point).
+    pub lambda: T,
 }
 
 /// Landmarks of the Nystroem mode.
@@ -260,8 +267,9 @@ const fn direction_capacity(r: usize, p: usize, iterations: usize) -> usize {
 /// `O(n (p + min(n, iterations p)))`.
 pub const fn fair_workspace_len(n: usize, p: usize, iterations: usize) -> usize {
     let factor = mul(n, n);
-    let resolvent = mul(n, n);
-    let dirs = mul(n, direction_capacity(n, p, iterations));
+    let cap = direction_capacity(n, p, iterations);
+    let resolvent = add(mul(n, n), capacitance_len(n, p, cap));
+    let dirs = mul(n, cap);
     add(
         add(factor, resolvent),
         add(dirs, exact_scratch_len(n, p, iterations)),
@@ -341,6 +349,14 @@ fn check_inputs<T: Real>(
     Ok(p)
 }
 
+/// `lambda` raised to the rounding level `n eps max_i k_ii` of `K` if it is
+/// below it: smaller values cannot be told apart from zero, and
+/// `K_j + lambda I` would not factor.
+fn effective_lambda<T: Real, S: SymmetricSource<T> + ?Sized>(kernel: &S, n: usize, lambda: T) -> T {
+    let max_diag = (0..n).map(|i| kernel.diagonal(i)).fold(T::zero(), T::max);
+    lambda.max(T::from_usize(n) * T::EPS * max_diag)
+}
+
 /// Fails unless `out` is `n x n`.
 fn check_out<T: Real>(out: &Option<MatMut<'_, T>>, n: usize) -> Result<()> {
     if let Some(o) = out {
@@ -361,6 +377,7 @@ fn index_workspace(iws: &mut [usize], n: usize) -> Result<&mut [usize]> {
 struct ExactBuffers<'w, T> {
     f: &'w mut [T],
     l: &'w mut [T],
+    capacitance: &'w mut [T],
     dirs: &'w mut [T],
     scratch: &'w mut [T],
 }
@@ -373,10 +390,12 @@ fn exact_buffers<T>(
     iterations: usize,
 ) -> Result<ExactBuffers<'_, T>> {
     let mut ws = Workspace::new(ws, fair_workspace_len(n, p, iterations))?;
+    let cap = direction_capacity(n, p, iterations);
     Ok(ExactBuffers {
         f: ws.take(n * n)?,
         l: ws.take(n * n)?,
-        dirs: ws.take(n * direction_capacity(n, p, iterations))?,
+        capacitance: ws.take(capacitance_len(n, p, cap))?,
+        dirs: ws.take(n * cap)?,
         scratch: ws.take(exact_scratch_len(n, p, iterations))?,
     })
 }
@@ -386,10 +405,11 @@ fn exact_buffers<T>(
 /// new points into `steps` (length [`fair_steps_len`]).
 ///
 /// `kernel` is a full matrix ([`MatRef`], lower triangle read) or a closure
-/// ([`FnSource`](crate::cholesky::FnSource)). Cost `O(n^3 + k p n^2)`: one
-/// pivoted Cholesky of `K` (rank revealed at rounding level), one Cholesky
-/// of `F F^T + lambda I`, then per iteration two triangular solves and up to
-/// `p` rank-one downdates. Workspace [`fair_workspace_len`], index
+/// ([`FnSource`](crate::cholesky::FnSource)). Cost `O(n^3 + k p n^2)`: the
+/// blocked Cholesky factors of `K` and of `K + lambda I` (or, when `K` is
+/// numerically rank-deficient, a pivoted Cholesky revealing its rank `r`
+/// and the factor of `F F^T + lambda I`), then per iteration two triangular
+/// solves, two passes over `F` and up to `p` rank-one downdates. Workspace [`fair_workspace_len`], index
 /// workspace [`fair_index_workspace_len`].
 ///
 /// # Errors
@@ -426,14 +446,25 @@ pub fn fair_transform<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
     steps: &'s mut [T],
     ws: &mut [T],
     iws: &mut [usize],
-) -> Result<(FairSteps<'s, T>, FairReport)> {
+) -> Result<(FairSteps<'s, T>, FairReport<T>)> {
     let n = kernel.dim()?;
     let p = check_inputs(n, protected, &opts, steps)?;
     check_out(&out, n)?;
+    let opts = FairOptions {
+        lambda: effective_lambda(kernel, n, opts.lambda),
+        ..opts
+    };
     let b = exact_buffers(ws, n, p, opts.iterations)?;
     let perm = index_workspace(iws, n)?;
-    let (r, trace) = factor_stage(kernel, &mut *b.f, perm, &mut *b.scratch)?;
-    finish_exact(b, n, r, trace, protected, opts, out, steps)
+    let factored = factor_stage(
+        kernel,
+        opts.lambda,
+        &mut *b.f,
+        &mut *b.l,
+        perm,
+        &mut *b.scratch,
+    )?;
+    finish_exact(b, n, factored, protected, opts, out, steps)
 }
 
 /// [`fair_transform`] overwriting its input: `k` (`n x n`, lower triangle
@@ -446,33 +477,109 @@ pub fn fair_transform_in_place<'s, T: Real>(
     steps: &'s mut [T],
     ws: &mut [T],
     iws: &mut [usize],
-) -> Result<(FairSteps<'s, T>, FairReport)> {
+) -> Result<(FairSteps<'s, T>, FairReport<T>)> {
     let n = k.rb().square_order("fair transform: columns of K")?;
     let p = check_inputs(n, protected, &opts, steps)?;
+    let opts = FairOptions {
+        lambda: effective_lambda(&k.rb(), n, opts.lambda),
+        ..opts
+    };
     let b = exact_buffers(ws, n, p, opts.iterations)?;
     let perm = index_workspace(iws, n)?;
-    let (r, trace) = factor_stage(&k.rb(), &mut *b.f, perm, &mut *b.scratch)?;
-    finish_exact(b, n, r, trace, protected, opts, Some(k), steps)
+    let factored = factor_stage(
+        &k.rb(),
+        opts.lambda,
+        &mut *b.f,
+        &mut *b.l,
+        perm,
+        &mut *b.scratch,
+    )?;
+    finish_exact(b, n, factored, protected, opts, Some(k), steps)
 }
 
-/// `K ~ F F^T` by pivoted Cholesky with the rank revealed at rounding level,
-/// into `f_buf` (`n x n` row-major, the first `r` columns used), and
-/// `trace K`; returns `(r, trace)`.
+/// What the factor stage produced.
+struct Factored<T> {
+    /// Rank `r` of `F`.
+    rank: usize,
+    /// `trace K`.
+    trace: T,
+    /// Whether the resolvent factor of `K + lambda I` is already in `l`.
+    resolvent_ready: bool,
+}
+
+/// `K ~ F F^T` into `f_buf` (`n x n` row-major, the first `r` columns
+/// used). When `K` is numerically positive definite (every Cholesky pivot
+/// above `n eps max_i k_ii`), `F` is its blocked Cholesky factor (`r = n`)
+/// and `l_buf` receives the blocked Cholesky factor of `K + lambda I`
+/// directly; otherwise a pivoted Cholesky reveals the rank at rounding
+/// level, and the resolvent is built from `F` later.
 fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
     kernel: &S,
+    lambda: T,
     f_buf: &mut [T],
+    l_buf: &mut [T],
     perm: &mut [usize],
     scratch: &mut [T],
-) -> Result<(usize, T)> {
+) -> Result<Factored<T>> {
     let n = perm.len();
-    let g = MatMut::from_row_major(f_buf, n, n)?;
+    let trace = load_lower(kernel, f_buf, n)?;
+    let mut f = MatMut::from_row_major(&mut *f_buf, n, n)?;
+    let max_diag = (0..n).map(|i| kernel.diagonal(i)).fold(T::zero(), T::max);
+    let floor = T::from_usize(n) * T::EPS * max_diag;
+    let full_rank = crate::cholesky::factor_lower(&mut f, scratch).is_ok()
+        && (0..n).all(|i| f.at(i, i) * f.at(i, i) > floor);
+    if full_rank {
+        load_lower(kernel, l_buf, n)?;
+        let mut l = MatMut::from_row_major(l_buf, n, n)?;
+        for i in 0..n {
+            *l.at_mut(i, i) += lambda;
+        }
+        crate::cholesky::factor_lower(&mut l, scratch)?;
+        return Ok(Factored {
+            rank: n,
+            trace,
+            resolvent_ready: true,
+        });
+    }
     let opts = PivotedOptions {
         max_rank: n,
         tolerance: T::zero(),
     };
+    let g = MatMut::from_row_major(f_buf, n, n)?;
     let rank = pivoted_cholesky(kernel, opts, perm, g, scratch)?.rank;
-    let trace = (0..n).map(|i| kernel.diagonal(i)).sum::<T>();
-    Ok((rank, trace))
+    Ok(Factored {
+        rank,
+        trace,
+        resolvent_ready: false,
+    })
+}
+
+/// `buf <- ` the lower triangle of `K` (row-major `n x n`, strictly upper
+/// part zero); returns `trace K`.
+fn load_lower<T: Real, S: SymmetricSource<T> + ?Sized>(
+    kernel: &S,
+    buf: &mut [T],
+    n: usize,
+) -> Result<T> {
+    let mut trace = T::zero();
+    for (i, row) in buf[..n * n].chunks_exact_mut(n.max(1)).enumerate().take(n) {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = if j <= i {
+                kernel.entry(i, j)
+            } else {
+                T::zero()
+            };
+            if !v.is_finite() {
+                return Err(Error::NonFinite {
+                    argument: "kernel",
+                    row: i,
+                    col: j,
+                });
+            }
+        }
+        trace += row[i];
+    }
+    Ok(trace)
 }
 
 /// The iterations and the output of the exact mode, once `F` is known.
@@ -480,19 +587,40 @@ fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
 fn finish_exact<'s, T: Real>(
     b: ExactBuffers<'_, T>,
     n: usize,
-    r: usize,
-    trace: T,
+    factored: Factored<T>,
     protected: MatRef<'_, T>,
     opts: FairOptions<T>,
     out: Option<MatMut<'_, T>>,
     steps: &'s mut [T],
-) -> Result<(FairSteps<'s, T>, FairReport)> {
+) -> Result<(FairSteps<'s, T>, FairReport<T>)> {
+    let Factored {
+        rank: r,
+        trace,
+        resolvent_ready,
+    } = factored;
     let f = MatRef::from_strided(&*b.f, n, r, n, 1)?;
     let mut dirs = Directions::with_capacity(b.dirs, r, protected.ncols(), opts.iterations);
     let (report, steps) = {
-        let mut res = DenseResolvent::new(f, &dirs, opts.lambda, &mut *b.l, &mut *b.scratch)?;
-        iterate(
+        let cap = direction_capacity(r, protected.ncols(), opts.iterations);
+        let mut res = CapacitanceResolvent::new(
             f,
+            &dirs,
+            resolvent_ready,
+            protected,
+            opts.lambda,
+            &mut *b.l,
+            b.capacitance,
+            cap,
+            &mut *b.scratch,
+        )?;
+        // the Cholesky factor of a full-rank K is lower triangular: its
+        // products read half the matrix
+        let factor = Factor {
+            f,
+            lower: resolvent_ready,
+        };
+        iterate(
+            factor,
             protected,
             &opts,
             trace,
@@ -530,10 +658,14 @@ pub fn fair_transform_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
     steps: &'s mut [T],
     ws: &mut [T],
     iws: &mut [usize],
-) -> Result<(FairSteps<'s, T>, FairReport)> {
+) -> Result<(FairSteps<'s, T>, FairReport<T>)> {
     let n = kernel.dim()?;
     let p = check_inputs(n, protected, &opts, steps)?;
     check_out(&out, n)?;
+    let opts = FairOptions {
+        lambda: effective_lambda(kernel, n, opts.lambda),
+        ..opts
+    };
     let m = match landmarks {
         Landmarks::Given(s) => s.len(),
         Landmarks::Greedy { m } => m,
@@ -566,9 +698,11 @@ pub fn fair_transform_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
     let trace = (0..n).map(|i| kernel.diagonal(i)).sum::<T>();
     let mut dirs = Directions::with_capacity(dirs_buf, f.ncols(), p, opts.iterations);
     let (report, steps) = {
-        let mut res = WoodburyResolvent::new(f, &dirs, opts.lambda, h, mbuf, &mut *scratch)?;
+        let mut res =
+            WoodburyResolvent::new(f, &dirs, protected, opts.lambda, h, mbuf, &mut *scratch)?;
+        let factor = Factor { f, lower: false };
         iterate(
-            f,
+            factor,
             protected,
             &opts,
             trace,
@@ -633,7 +767,7 @@ fn iteration_buffers<T>(
 /// The iterations shared by both modes (see the module documentation).
 #[allow(clippy::too_many_arguments)]
 fn iterate<'s, T: Real, R: Resolvent<T>>(
-    f: MatRef<'_, T>,
+    factor: Factor<'_, T>,
     protected: MatRef<'_, T>,
     opts: &FairOptions<T>,
     trace: T,
@@ -641,7 +775,8 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
     dirs: &mut Directions<'_, T>,
     steps: &'s mut [T],
     scratch: &mut [T],
-) -> Result<(FairReport, FairSteps<'s, T>)> {
+) -> Result<(FairReport<T>, FairSteps<'s, T>)> {
+    let f = factor.f;
     let (n, r) = f.shape();
     let p = protected.ncols();
     let cap = direction_capacity(r, p, opts.iterations);
@@ -651,20 +786,25 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
         rank: r,
         directions: 0,
         refactorizations: 0,
+        lambda: opts.lambda,
     };
-    // A direction whose squared norm is below n eps tr(K) |alpha|^2 is at
-    // rounding level: nothing predictive is left in it.
-    let floor = T::from_usize(n.max(1)) * T::EPS * trace;
+    // w = P F^T alpha carries rounding noise of about eps |F| |alpha|: a
+    // direction below (n eps)^2 tr(K) |alpha|^2 in squared norm is that
+    // noise, and nothing predictive is left in it. (After a projection
+    // `alpha` has large components along the removed directions, which the
+    // projection cancels in `w`; the floor scales with them, as the noise
+    // does.)
+    let n_eps = T::from_usize(n.max(1)) * T::EPS;
+    let floor = n_eps * n_eps * trace;
     for j in 0..opts.iterations {
-        let mut alpha = MatMut::from_row_major(&mut *alpha_buf, n, p)?;
-        alpha.copy_from(protected)?;
-        res.solve(f, dirs, alpha, &mut *b.inner)?;
+        let alpha = MatMut::from_row_major(&mut *alpha_buf, n, p)?;
+        res.alpha(f, dirs, alpha, &mut *b.inner)?;
         let alpha = MatRef::from_row_major(&*alpha_buf, n, p)?;
-        if r == 0 || !feature_directions(f, alpha, dirs, floor, &mut b)? {
+        if r == 0 || !feature_directions(factor, alpha, dirs, floor, &mut b)? {
             break;
         }
         let slot = &mut steps[j * step_len(n, p)..(j + 1) * step_len(n, p)];
-        let u = store_step(f, alpha, floor, slot, &mut b)?;
+        let u = store_step(factor, alpha, floor, slot, &mut b)?;
         let added = add_directions(f, alpha, u, floor, dirs, res, &mut b)?;
         report.directions += added.0;
         report.refactorizations += added.1;
@@ -685,24 +825,25 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
 /// Rows of `W^T`: `w_c = P F^T alpha_c` for each attribute, into `b.wt`;
 /// `false` when every one is at rounding level (nothing predictive left).
 fn feature_directions<T: Real>(
-    f: MatRef<'_, T>,
+    factor: Factor<'_, T>,
     alpha: MatRef<'_, T>,
     dirs: &Directions<'_, T>,
     floor: T,
     b: &mut IterationBuffers<'_, T>,
 ) -> Result<bool> {
-    let (n, r) = f.shape();
+    let (n, r) = factor.f.shape();
     let mut predictive = false;
     for (c, w) in b.wt.chunks_exact_mut(r).enumerate() {
         alpha.copy_col_to(c, &mut b.fv[..n]);
-        crate::dense::gemv_transpose(f, &b.fv[..n], w);
+        factor.mul_transpose(&b.fv[..n], w);
         dirs.project(w);
         predictive |= crate::dense::dot(w, w) > threshold(alpha, c, floor);
     }
     Ok(predictive)
 }
 
-/// `n eps tr(K) |alpha_c|^2`: below it a direction is rounding.
+/// `(n eps)^2 tr(K) |alpha_c|^2` (as `floor |alpha_c|^2`): below it a
+/// direction is rounding.
 fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
     floor
         * (0..alpha.nrows())
@@ -713,21 +854,21 @@ fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
 /// Writes step `j` into `slot`: `alpha`, `U = F W` and `C^+ = (W^T W)^+`;
 /// returns `U`.
 fn store_step<'a, T: Real>(
-    f: MatRef<'_, T>,
+    factor: Factor<'_, T>,
     alpha: MatRef<'_, T>,
     floor: T,
     slot: &'a mut [T],
     b: &mut IterationBuffers<'_, T>,
 ) -> Result<MatRef<'a, T>> {
     let (n, p) = alpha.shape();
-    let r = f.ncols();
+    let r = factor.f.ncols();
     let (a_blk, rest) = slot.split_at_mut(n * p);
     let (u_blk, c_blk) = rest.split_at_mut(n * p);
     MatMut::from_row_major(a_blk, n, p)?.copy_from(alpha)?;
     let mut u = MatMut::from_row_major(u_blk, n, p)?;
     for c in 0..p {
         b.col.copy_from_slice(&b.wt[c * r..(c + 1) * r]);
-        crate::dense::gemv(f, &b.col[..r], &mut b.fv[..n]);
+        factor.mul(&b.col[..r], &mut b.fv[..n]);
         u.set_col_from(c, &b.fv[..n]);
     }
     let a2max = (0..p)
@@ -845,4 +986,34 @@ fn write_kernel<T: Real>(
         }
     }
     Ok(())
+}
+
+/// The feature factor `F` (`n x r`) and whether it is lower triangular (the
+/// Cholesky factor of a full-rank `K`), so that its products read only
+/// what can be non-zero.
+#[derive(Clone, Copy)]
+struct Factor<'a, T> {
+    f: MatRef<'a, T>,
+    lower: bool,
+}
+
+impl<T: Real> Factor<'_, T> {
+    /// Which part of `F` its products read.
+    fn shape(&self) -> Shape {
+        if self.lower {
+            Shape::Lower
+        } else {
+            Shape::Full
+        }
+    }
+
+    /// `y <- F x`.
+    fn mul(&self, x: &[T], y: &mut [T]) {
+        crate::level2::gemv(self.f, self.shape(), x, y);
+    }
+
+    /// `y <- F^T x`.
+    fn mul_transpose(&self, x: &[T], y: &mut [T]) {
+        crate::level2::gemv_transpose(self.f, self.shape(), x, y);
+    }
 }

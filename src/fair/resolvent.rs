@@ -1,10 +1,18 @@
 //! The two ways of applying `(K_j + lambda I)^{-1}` while directions are
 //! removed from the feature factor `F`.
 //!
-//! - [`DenseResolvent`] (exact mode): one Cholesky factor of
-//!   `F F^T + lambda I` (`n x n`), carried by rank-one downdates
-//!   `K_j + lambda I = K_{j-1} + lambda I - (F w)(F w)^T` for each unit
-//!   direction `w`, `O(n^2)` each.
+//! - [`CapacitanceResolvent`] (exact mode): `K + lambda I = L_0 L_0^T` is
+//!   factored once and kept. The removed directions `V = F W` (unit `w`)
+//!   enter through `Y = L_0^{-1} V` and the capacitance matrix
+//!   `S = I - Y^T Y`: `K_j + lambda I = L_0 (I - Y Y^T) L_0^T`, so
+//!   `(K_j + lambda I)^{-1} a = L_0^{-T} (z + Y S^{-1} Y^T z)` with
+//!   `z = L_0^{-1} a` (constant across iterations for the protected
+//!   attributes, so computed once). Removing a direction is one triangular
+//!   solve (`O(n^2)`) and one new row of the Cholesky factor of `S`. This
+//!   carries the same information as downdating the factor of
+//!   `K_j + lambda I` (and has the same `O(n^3 + k p n^2)` cost), but touches
+//!   the `n x n` factor once per direction instead of three times, with no
+//!   rotation sweep over it: the iterations cost a few `n^2` memory passes.
 //! - [`WoodburyResolvent`] (Nystroem mode, `F` of `n x m`): the Cholesky
 //!   factor of `M = lambda I + F_j^T F_j` (`m x m`), so that
 //!   `(F_j F_j^T + lambda I)^{-1} a = (a - F_j M^{-1} F_j^T a) / lambda` with
@@ -13,9 +21,10 @@
 //!   applied as the update `(w - b)/sqrt 2` followed by the downdate
 //!   `(w + b)/sqrt 2`: `O(m^2)` each, no `n x n` matrix.
 //!
-//! A downdate can fail in floating point when `lambda` is tiny relative to
-//! `K`; the resolvent is then refactored from the current factor (counted
-//! in the report) rather than giving up.
+//! `S` stays positive definite (its eigenvalues are at least
+//! `lambda / (lambda + |K|)`); when rounding makes a new pivot of `S` (or a
+//! downdate of `M`) fail, the resolvent is refactored from the current
+//! factor (counted in the report) rather than giving up.
 
 use super::Directions;
 use crate::cholesky::{Cholesky, cholesky_in_place};
@@ -27,12 +36,13 @@ use crate::view::{MatMut, MatRef};
 
 /// Applies the current `(K_j + lambda I)^{-1}` and removes directions.
 pub(crate) trait Resolvent<T: Real> {
-    /// `a <- (K_j + lambda I)^{-1} a` for an `n x p` row-major block.
-    fn solve(
+    /// `alpha <- (K_j + lambda I)^{-1} A` for the protected attributes `A`
+    /// (`n x p`), into the row-major `alpha`.
+    fn alpha(
         &mut self,
         f: MatRef<'_, T>,
         dirs: &Directions<'_, T>,
-        a: MatMut<'_, T>,
+        alpha: MatMut<'_, T>,
         scratch: &mut [T],
     ) -> Result<()>;
 
@@ -74,37 +84,115 @@ fn add_to_diagonal<T: Real>(a: &mut MatMut<'_, T>, s: T) {
     }
 }
 
-/// Exact mode: the Cholesky factor of `F_j F_j^T + lambda I` in `l` (`n x n`).
-pub(crate) struct DenseResolvent<'w, T> {
-    l: MatMut<'w, T>,
+/// Storage of the capacitance resolvent beyond `L_0`: `z` (`n p`), `Y`
+/// (`n cap`), the factor of `S` (`cap^2`).
+pub(crate) const fn capacitance_len(n: usize, p: usize, cap: usize) -> usize {
+    crate::workspace::add(
+        crate::workspace::mul(n, p),
+        crate::workspace::mul(cap, crate::workspace::add(n, cap)),
+    )
+}
+
+/// Exact mode: `L_0` (`n x n`, row-major lower) with `L_0 L_0^T = K_c +
+/// lambda I` for the kernel `K_c` at the last (re)factorization, `z = L_0^{-1}
+/// A`, and the directions removed since then as `Y` and the Cholesky factor
+/// of `S = I - Y^T Y`.
+pub(crate) struct CapacitanceResolvent<'w, 'p, T> {
+    l0: MatMut<'w, T>,
+    z: MatMut<'w, T>,
+    y: &'w mut [T],
+    s: MatMut<'w, T>,
+    t: usize,
+    protected: MatRef<'p, T>,
     lambda: T,
 }
 
-impl<'w, T: Real> DenseResolvent<'w, T> {
-    /// Factors `F F^T + lambda I` into `buf` (`n x n`).
+impl<'w, 'p, T: Real> CapacitanceResolvent<'w, 'p, T> {
+    /// Takes `l0_buf` holding the factor of `K + lambda I` (when `factored`)
+    /// or factors `F F^T + lambda I` into it; `buf` holds
+    /// [`capacitance_len`]`(n, p, cap)`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         f: MatRef<'_, T>,
         dirs: &Directions<'_, T>,
+        factored: bool,
+        protected: MatRef<'p, T>,
         lambda: T,
+        l0_buf: &'w mut [T],
         buf: &'w mut [T],
+        cap: usize,
         scratch: &mut [T],
     ) -> Result<Self> {
-        let n = f.nrows();
-        let mut l = MatMut::from_row_major(buf, n, n)?;
-        factor_projected_gram(f, dirs, lambda, l.rb_mut(), scratch)?;
-        Ok(Self { l, lambda })
+        let (n, p) = protected.shape();
+        let mut l0 = MatMut::from_row_major(l0_buf, n, n)?;
+        if !factored {
+            factor_projected_gram(f, dirs, lambda, l0.rb_mut(), scratch)?;
+        }
+        let (z, rest) = buf.split_at_mut(n * p);
+        let (y, s) = rest.split_at_mut(n * cap);
+        let mut out = Self {
+            l0,
+            z: MatMut::from_row_major(z, n, p)?,
+            y,
+            s: MatMut::from_row_major(&mut s[..cap * cap], cap, cap)?,
+            t: 0,
+            protected,
+            lambda,
+        };
+        out.restart()?;
+        Ok(out)
+    }
+
+    /// `z <- L_0^{-1} A` and no direction pending in `Y`.
+    fn restart(&mut self) -> Result<()> {
+        self.z.copy_from(self.protected)?;
+        Cholesky::from_factor_unchecked(self.l0.rb())
+            .solve_lower_matrix_in_place(self.z.rb_mut())?;
+        self.t = 0;
+        Ok(())
+    }
+
+    /// Column `i` of `Y`.
+    fn y_col(&self, i: usize) -> &[T] {
+        let n = self.l0.nrows();
+        &self.y[i * n..(i + 1) * n]
+    }
+
+    /// `g <- S^{-1} Y^T x` over the pending directions (`t` of them).
+    fn capacitance_solve(&self, x: &[T], g: &mut [T]) -> Result<()> {
+        let t = self.t;
+        for (i, gi) in g.iter_mut().enumerate().take(t) {
+            *gi = crate::dense::dot(self.y_col(i), x);
+        }
+        let s = Cholesky::from_factor_unchecked(self.s.rb().submatrix(0, 0, t, t)?);
+        s.solve_in_place(&mut g[..t])
     }
 }
 
-impl<T: Real> Resolvent<T> for DenseResolvent<'_, T> {
-    fn solve(
+impl<T: Real> Resolvent<T> for CapacitanceResolvent<'_, '_, T> {
+    fn alpha(
         &mut self,
         _f: MatRef<'_, T>,
         _dirs: &Directions<'_, T>,
-        a: MatMut<'_, T>,
-        _scratch: &mut [T],
+        mut alpha: MatMut<'_, T>,
+        scratch: &mut [T],
     ) -> Result<()> {
-        Cholesky::from_factor_unchecked(self.l.rb()).solve_matrix_in_place(a)
+        let (n, p) = self.protected.shape();
+        let (zc, g) = scratch.split_at_mut(n);
+        for c in 0..p {
+            self.z.rb().copy_col_to(c, zc);
+            if self.t > 0 {
+                self.capacitance_solve(zc, g)?;
+                for (i, &gi) in g.iter().enumerate().take(self.t) {
+                    for (z, &y) in zc.iter_mut().zip(self.y_col(i)) {
+                        *z += gi * y;
+                    }
+                }
+            }
+            Cholesky::from_factor_unchecked(self.l0.rb()).solve_upper_in_place(zc)?;
+            alpha.set_col_from(c, zc);
+        }
+        Ok(())
     }
 
     fn remove(
@@ -115,31 +203,54 @@ impl<T: Real> Resolvent<T> for DenseResolvent<'_, T> {
         v: &[T],
         scratch: &mut [T],
     ) -> Result<bool> {
-        match Cholesky::from_factor_unchecked(self.l.rb_mut()).downdate(v, scratch) {
-            Ok(()) => Ok(false),
-            Err(Error::DowndateFailed { .. }) => {
-                factor_projected_gram(f, dirs, self.lambda, self.l.rb_mut(), scratch)?;
-                Ok(true)
+        let n = self.l0.nrows();
+        let t = self.t;
+        let cap = self.s.nrows();
+        if t < cap {
+            let (col, row) = scratch.split_at_mut(n);
+            col.copy_from_slice(v);
+            Cholesky::from_factor_unchecked(self.l0.rb()).solve_lower_in_place(col)?;
+            // the new row of the factor of S: L_S l = -Y^T y, d = 1 - y.y - l.l
+            for (i, r) in row.iter_mut().enumerate().take(t) {
+                *r = -crate::dense::dot(self.y_col(i), col);
             }
-            Err(e) => Err(e),
+            Cholesky::from_factor_unchecked(self.s.rb().submatrix(0, 0, t, t)?)
+                .solve_lower_in_place(&mut row[..t])?;
+            let d =
+                T::one() - crate::dense::dot(col, col) - crate::dense::dot(&row[..t], &row[..t]);
+            if d > T::from_usize(n.max(1)) * T::EPS {
+                self.y[t * n..(t + 1) * n].copy_from_slice(col);
+                for (i, &r) in row.iter().enumerate().take(t) {
+                    *self.s.at_mut(t, i) = r;
+                }
+                *self.s.at_mut(t, t) = d.sqrt();
+                self.t += 1;
+                return Ok(false);
+            }
         }
+        // S is numerically singular (or full): refactor K_j + lambda I.
+        factor_projected_gram(f, dirs, self.lambda, self.l0.rb_mut(), scratch)?;
+        self.restart()?;
+        Ok(true)
     }
 }
 
 /// Nystroem mode: `H = F^T F` and the Cholesky factor of
 /// `lambda I + P H P` (`m x m`) in `l`.
-pub(crate) struct WoodburyResolvent<'w, T> {
+pub(crate) struct WoodburyResolvent<'w, 'p, T> {
     h: MatRef<'w, T>,
     l: MatMut<'w, T>,
+    protected: MatRef<'p, T>,
     lambda: T,
 }
 
-impl<'w, T: Real> WoodburyResolvent<'w, T> {
+impl<'w, 'p, T: Real> WoodburyResolvent<'w, 'p, T> {
     /// `H = F^T F` into `h_buf` and the factor of `lambda I + H` into
     /// `m_buf`.
     pub(crate) fn new(
         f: MatRef<'_, T>,
         dirs: &Directions<'_, T>,
+        protected: MatRef<'p, T>,
         lambda: T,
         h_buf: &'w mut [T],
         m_buf: &'w mut [T],
@@ -151,7 +262,12 @@ impl<'w, T: Real> WoodburyResolvent<'w, T> {
         let h = h.into_ref();
         let mut l = MatMut::from_row_major(m_buf, r, r)?;
         factor_woodbury(h, dirs, lambda, l.rb_mut(), scratch)?;
-        Ok(Self { h, l, lambda })
+        Ok(Self {
+            h,
+            l,
+            protected,
+            lambda,
+        })
     }
 }
 
@@ -170,9 +286,10 @@ fn factor_woodbury<T: Real>(
     cholesky_in_place(a, scratch).map(|_| ())
 }
 
-impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, T> {
-    /// `a <- (a - F P z) / lambda` with `z = M^{-1} P F^T a`, column by column.
-    fn solve(
+impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, '_, T> {
+    /// `alpha <- (a - F P z) / lambda` with `z = M^{-1} P F^T a`, column by
+    /// column of the protected attributes `a`.
+    fn alpha(
         &mut self,
         f: MatRef<'_, T>,
         dirs: &Directions<'_, T>,
@@ -186,12 +303,12 @@ impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, T> {
         let inv = self.lambda.recip();
         let chol = Cholesky::from_factor_unchecked(self.l.rb());
         for c in 0..a.ncols() {
-            a.rb().copy_col_to(c, col);
-            crate::dense::gemv_transpose(f, col, z);
+            self.protected.copy_col_to(c, col);
+            crate::level2::gemv_transpose(f, crate::level2::Shape::Full, col, z);
             dirs.project(z);
             chol.solve_in_place(z)?;
             dirs.project(z);
-            crate::dense::gemv(f, z, fz);
+            crate::level2::gemv(f, crate::level2::Shape::Full, z, fz);
             for (i, (&ai, &fzi)) in col.iter().zip(fz.iter()).enumerate() {
                 *a.at_mut(i, c) = (ai - fzi) * inv;
             }
@@ -233,5 +350,77 @@ impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, T> {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A removal that leaves `S` without a positive pivot makes the
+    /// capacitance resolvent refactor `K_j + lambda I` from the projected
+    /// factor and restart, which a consistent removal never needs.
+    #[test]
+    fn a_singular_capacitance_refactors_from_the_projected_factor() {
+        let n = 3;
+        let f_data = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
+        let f = MatRef::from_row_major(&f_data, n, n).unwrap();
+        let a_data = [1.0, 2.0, 3.0];
+        let a = MatRef::from_row_major(&a_data, n, 1).unwrap();
+        let lambda: f64 = 0.1;
+        let mut dir_buf = [0.0; 9];
+        let mut dirs = Directions::with_capacity(&mut dir_buf, n, 1, 3);
+        let mut l0 = [0.0; 9];
+        let mut cap = [0.0; 64];
+        let mut scratch = [0.0; 256];
+        let mut res = CapacitanceResolvent::new(
+            f,
+            &dirs,
+            false,
+            a,
+            lambda,
+            &mut l0,
+            &mut cap,
+            3,
+            &mut scratch,
+        )
+        .unwrap();
+        let w = [1.0, 0.0, 0.0];
+        dirs.push(&w).unwrap();
+        // consistent: v = F w; S keeps a positive pivot 1 - 1/1.1
+        assert!(!res.remove(f, &dirs, &w, &w, &mut scratch).unwrap());
+        // inconsistent on purpose: |L0^{-1} v|^2 > 1, so S has no positive pivot
+        let w2 = [0.0, 1.0, 0.0];
+        dirs.push(&w2).unwrap();
+        assert!(
+            res.remove(f, &dirs, &w2, &[0.0, 2.0, 0.0], &mut scratch)
+                .unwrap()
+        );
+        // L0 now factors G G^T + lambda I with G = F (I - e0 e0^T - e1 e1^T)
+        let expected = [lambda.sqrt(), lambda.sqrt(), (1.0 + lambda).sqrt()];
+        for (i, e) in expected.iter().enumerate() {
+            assert!(
+                (res.l0.at(i, i) - e).abs() < 1e-14,
+                "{i}: {}",
+                res.l0.at(i, i)
+            );
+        }
+        assert_eq!(res.t, 0);
+        // and alpha is (G G^T + lambda I)^{-1} a
+        let mut alpha = [0.0; 3];
+        res.alpha(
+            f,
+            &dirs,
+            MatMut::from_row_major(&mut alpha, 3, 1).unwrap(),
+            &mut scratch,
+        )
+        .unwrap();
+        let want = [1.0 / lambda, 2.0 / lambda, 3.0 / (1.0 + lambda)];
+        assert!(
+            alpha
+                .iter()
+                .zip(&want)
+                .all(|(x, y)| (x - y).abs() < 1e-12 * y.abs())
+        );
     }
 }
