@@ -115,3 +115,45 @@ pub fn max_lower_diff(
     }
     m
 }
+
+/// The `n x n` Gram matrix of the squared-exponential (RBF) kernel
+/// `exp(-(x_i - x_j)^2 / (2 lengthscale^2))` (unit variance) on the `n`
+/// equally spaced points `x_i = i / (n - 1)` of `[0, 1]`, row-major (and,
+/// being symmetric, column-major). Positive semi-definite, with a spectrum
+/// that decays fast: most eigenvalues sit at rounding level, as for a real
+/// Gaussian process on a dense grid, and only a noise term makes the
+/// problem well posed.
+pub fn rbf_grid_factor(n: usize, lengthscale: f64) -> Vec<f64> {
+    let step = if n > 1 { 1.0 / (n - 1) as f64 } else { 0.0 };
+    let c = -0.5 / (lengthscale * lengthscale);
+    let mut a = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            let d = (i as f64 - j as f64) * step;
+            a[i * n + j] = (c * d * d).exp();
+        }
+    }
+    a
+}
+
+/// `n` pseudo-random entries uniform in `[-1, 1)`, deterministic in
+/// `(n, seed)`.
+pub fn signed_vector(n: usize, seed: u64) -> Vec<f64> {
+    let mut rng = SplitMix64(seed ^ (n as u64).wrapping_mul(0x9FB2_1C65_1E98_DF25));
+    (0..n).map(|_| rng.next_signed()).collect()
+}
+
+/// `|x - y|_2 / |y|_2` (`|x - y|_2` when `y` is zero): the relative
+/// difference of a result `x` from a reference `y`, for the sanity checks
+/// that run before the timings.
+pub fn rel_diff(x: &[f64], y: &[f64]) -> f64 {
+    assert_eq!(x.len(), y.len(), "rel_diff: lengths differ");
+    let diff = x
+        .iter()
+        .zip(y)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
+    let norm = y.iter().map(|b| b * b).sum::<f64>().sqrt();
+    if norm > 0.0 { diff / norm } else { diff }
+}
