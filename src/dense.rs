@@ -47,7 +47,7 @@ const fn panel_len(rows: usize, kc: usize) -> usize {
 /// # Ok::<(), gramkit::Error>(())
 /// ```
 pub fn matmul<T: Real>(
-    mut c: MatMut<'_, T>,
+    c: MatMut<'_, T>,
     alpha: T,
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
@@ -65,24 +65,45 @@ pub fn matmul<T: Real>(
     if beta != T::zero() {
         c.rb().check_finite("C")?;
     }
+    matmul_unchecked(c, alpha, a, b, beta, ws)
+}
+
+/// [`matmul`] without the finiteness checks, for callers whose operands
+/// are already known to be finite (the shapes must agree). With
+/// `beta == 0` and `k > 0`, `C` is written directly, not zeroed first.
+pub(crate) fn matmul_unchecked<T: Real>(
+    mut c: MatMut<'_, T>,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    ws: &mut [T],
+) -> Result<()> {
+    let (m, n) = c.shape();
+    let k = a.ncols();
     let mut ws = Workspace::new(ws, matmul_workspace_len(m, n, k))?;
     let kc = k.min(KC);
     let ap = ws.take(panel_len(m, kc))?;
     let bp = ws.take(panel_len(n, kc))?;
-    scale(&mut c, beta);
+    let overwrite = beta == T::zero() && k > 0;
+    if !overwrite {
+        scale(&mut c, beta);
+    }
     if m == 0 || n == 0 {
         return Ok(());
     }
     // The kernel stores whole tiles fastest into contiguous columns: for a
     // row-major `C`, compute `C^T = B^T A^T` instead.
     if c.col_stride() == 1 && c.row_stride() != 1 {
+        let (a, b) = (b.transpose(), a.transpose());
         dispatch(Product {
             c: c.transpose(),
             alpha,
-            a: b.transpose(),
-            b: a.transpose(),
+            a,
+            b,
             ap: bp,
             bp: ap,
+            overwrite,
         });
     } else {
         dispatch(Product {
@@ -92,6 +113,7 @@ pub fn matmul<T: Real>(
             b,
             ap,
             bp,
+            overwrite,
         });
     }
     Ok(())
@@ -117,6 +139,8 @@ struct Product<'a, 'b, T> {
     b: MatRef<'a, T>,
     ap: &'b mut [T],
     bp: &'b mut [T],
+    /// Write the first depth block instead of adding it.
+    overwrite: bool,
 }
 
 impl<T: Real> FmaKernel for Product<'_, '_, T> {
@@ -130,6 +154,7 @@ impl<T: Real> FmaKernel for Product<'_, '_, T> {
             b,
             ap,
             bp,
+            overwrite,
         } = self;
         let k = a.ncols();
         for k0 in (0..k).step_by(KC) {
@@ -143,7 +168,8 @@ impl<T: Real> FmaKernel for Product<'_, '_, T> {
             };
             kernel::pack::<T, MR>(ab, ap);
             kernel::pack::<T, NR>(bb.transpose(), bp);
-            kernel::gemm_packed::<T, FMA>(&mut c, alpha, ap, bp, kc, Part::Full);
+            let accumulate = !(overwrite && k0 == 0);
+            kernel::gemm_packed::<T, FMA>(&mut c, alpha, ap, bp, kc, Part::Full, accumulate);
         }
     }
 }

@@ -100,7 +100,15 @@ fn store_tile<T: Real, const FMA: bool>(
     alpha: T,
     acc: &[[T; MR]; NR],
     part: Part,
+    accumulate: bool,
 ) {
+    let update = |d: T, v: T| {
+        if accumulate {
+            madd::<T, FMA>(alpha, v, d)
+        } else {
+            alpha * v
+        }
+    };
     let h = MR.min(c.nrows() - i0);
     let w = NR.min(c.ncols() - j0);
     let whole = h == MR
@@ -116,7 +124,7 @@ fn store_tile<T: Real, const FMA: bool>(
             let start = (j0 + s) * cs + i0;
             if let Some(dst) = data.get_mut(start..start + MR) {
                 for (d, &v) in dst.iter_mut().zip(col) {
-                    *d = madd::<T, FMA>(alpha, v, *d);
+                    *d = update(*d, v);
                 }
             }
         }
@@ -126,14 +134,15 @@ fn store_tile<T: Real, const FMA: bool>(
         let j = j0 + s;
         for r in permitted_rows(part, i0, j, h) {
             let cij = &mut data[(i0 + r) * rs + j * cs];
-            *cij = madd::<T, FMA>(alpha, col[r], *cij);
+            *cij = update(*cij, col[r]);
         }
     }
 }
 
-/// `C += alpha * A * B^T` for packed operands: `ap` holds `A` (`m x kc`) in
-/// `MR`-row micro-panels and `bp` holds `B` (`n x kc`) in `NR`-row
-/// micro-panels, with `(m, n)` the shape of `C`. Column-major `C` gets
+/// `C += alpha * A * B^T` (or `C = alpha A B^T` without `accumulate`) for
+/// packed operands: `ap` holds `A` (`m x kc`) in `MR`-row micro-panels and
+/// `bp` holds `B` (`n x kc`) in `NR`-row micro-panels, with `(m, n)` the
+/// shape of `C`. Column-major `C` gets
 /// vector stores; callers with row-major `C` should pass its transpose.
 #[inline(always)]
 pub(crate) fn gemm_packed<T: Real, const FMA: bool>(
@@ -143,6 +152,7 @@ pub(crate) fn gemm_packed<T: Real, const FMA: bool>(
     bp: &[T],
     kc: usize,
     part: Part,
+    accumulate: bool,
 ) {
     let (m, n) = c.shape();
     if kc == 0 {
@@ -163,7 +173,7 @@ pub(crate) fn gemm_packed<T: Real, const FMA: bool>(
             for i0 in (lo..hi).step_by(MR) {
                 let a_panel = &ap[(i0 / MR) * MR * kc..][..MR * kc];
                 let acc = tile::<T, FMA>(kc, a_panel, b_panel);
-                store_tile::<T, FMA>(c, i0, j0, alpha, &acc, part);
+                store_tile::<T, FMA>(c, i0, j0, alpha, &acc, part, accumulate);
             }
         }
     }

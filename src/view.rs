@@ -405,7 +405,7 @@ impl<T: Real> MatRef<'_, T> {
         for i in 0..self.nrows() {
             let w = width(i);
             let bad = match self.row_slice(i) {
-                Some(row) => row[..w].iter().position(|v| !v.is_finite()),
+                Some(row) => first_non_finite(&row[..w]),
                 None => (0..w).find(|&j| !self.at(i, j).is_finite()),
             };
             if let Some(col) = bad {
@@ -426,9 +426,28 @@ impl<T: Real> MatRef<'_, T> {
     }
 }
 
+/// Position of the first NaN or infinity in `x`. Chunks are tested
+/// without early exit (which vectorizes), and only a failing chunk is
+/// searched.
+#[inline]
+pub(crate) fn first_non_finite<T: Real>(x: &[T]) -> Option<usize> {
+    const CHUNK: usize = 32;
+    x.chunks(CHUNK).enumerate().find_map(|(c, chunk)| {
+        let all_finite = chunk.iter().fold(true, |ok, v| ok & v.is_finite());
+        if all_finite {
+            None
+        } else {
+            chunk
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|p| c * CHUNK + p)
+        }
+    })
+}
+
 /// First non-finite entry of a vector, as `Err(NonFinite)` naming `argument`.
 pub(crate) fn check_finite_slice<T: Real>(x: &[T], argument: &'static str) -> Result<()> {
-    match x.iter().position(|v| !v.is_finite()) {
+    match first_non_finite(x) {
         Some(row) => Err(Error::NonFinite {
             argument,
             row,

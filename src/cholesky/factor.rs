@@ -221,7 +221,7 @@ fn blocked_level<T: Real, const FMA: bool, const OUTER: bool>(
         } else {
             (trailing, Part::Lower)
         };
-        kernel::gemm_packed::<T, FMA>(&mut c, -T::one(), packs.ap, packs.bp, b, part);
+        kernel::gemm_packed::<T, FMA>(&mut c, -T::one(), packs.ap, packs.bp, b, part, true);
     }
     Ok(())
 }

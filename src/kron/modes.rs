@@ -2,7 +2,7 @@
 //! stored as row-major tensors (the first axis outermost), one factor at a
 //! time, each step a dense product through the packed kernel.
 
-use crate::dense::{matmul, matmul_workspace_len};
+use crate::dense::{matmul_unchecked, matmul_workspace_len};
 use crate::error::{Error, Result};
 use crate::real::Real;
 use crate::view::{MatMut, MatRef};
@@ -82,7 +82,7 @@ fn mode_product<T: Real>(
         // dst (L x m) = src (L x n) F^T: one product.
         let out = MatMut::from_row_major(&mut dst[..left * m], left, m)?;
         let input = MatRef::from_row_major(&src[..left * n], left, n)?;
-        return matmul(out, T::one(), input, f.transpose(), T::zero(), ws);
+        return matmul_unchecked(out, T::one(), input, f.transpose(), T::zero(), ws);
     }
     for (dst_block, src_block) in dst[..left * m * right]
         .chunks_exact_mut(m * right)
@@ -90,7 +90,7 @@ fn mode_product<T: Real>(
     {
         let out = MatMut::from_row_major(dst_block, m, right)?;
         let input = MatRef::from_row_major(src_block, n, right)?;
-        matmul(out, T::one(), f, input, T::zero(), ws)?;
+        matmul_unchecked(out, T::one(), f, input, T::zero(), ws)?;
     }
     Ok(())
 }
