@@ -72,11 +72,40 @@ pub fn matmul<T: Real>(
 /// are already known to be finite (the shapes must agree). With
 /// `beta == 0` and `k > 0`, `C` is written directly, not zeroed first.
 pub(crate) fn matmul_unchecked<T: Real>(
+    c: MatMut<'_, T>,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    ws: &mut [T],
+) -> Result<()> {
+    matmul_part(c, alpha, a, b, beta, Part::Full, ws)
+}
+
+/// `C <- alpha A A^T + beta C` on the lower triangle of `C` only (its
+/// strictly upper part is left as it was): half the flops of [`matmul`].
+/// The operands must be finite; workspace
+/// [`matmul_workspace_len`]`(n, n, k)`.
+pub(crate) fn gram_lower<T: Real>(
+    c: MatMut<'_, T>,
+    alpha: T,
+    a: MatRef<'_, T>,
+    beta: T,
+    ws: &mut [T],
+) -> Result<()> {
+    expect_dim("gram: rows of A vs order of C", c.nrows(), a.nrows())?;
+    expect_dim("gram: order of C", c.nrows(), c.ncols())?;
+    matmul_part(c, alpha, a, a.transpose(), beta, Part::Lower, ws)
+}
+
+/// The product on the entries `part` of `C`.
+fn matmul_part<T: Real>(
     mut c: MatMut<'_, T>,
     alpha: T,
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     beta: T,
+    part: Part,
     ws: &mut [T],
 ) -> Result<()> {
     let (m, n) = c.shape();
@@ -87,7 +116,7 @@ pub(crate) fn matmul_unchecked<T: Real>(
     let bp = ws.take(panel_len(n, kc))?;
     let overwrite = beta == T::zero() && k > 0;
     if !overwrite {
-        scale(&mut c, beta);
+        scale(&mut c, beta, part);
     }
     if m == 0 || n == 0 {
         return Ok(());
@@ -96,6 +125,11 @@ pub(crate) fn matmul_unchecked<T: Real>(
     // row-major `C`, compute `C^T = B^T A^T` instead.
     if c.col_stride() == 1 && c.row_stride() != 1 {
         let (a, b) = (b.transpose(), a.transpose());
+        let part = match part {
+            Part::Lower => Part::Upper,
+            Part::Upper => Part::Lower,
+            Part::Full => Part::Full,
+        };
         dispatch(Product {
             c: c.transpose(),
             alpha,
@@ -103,6 +137,7 @@ pub(crate) fn matmul_unchecked<T: Real>(
             b,
             ap: bp,
             bp: ap,
+            part,
             overwrite,
         });
     } else {
@@ -113,21 +148,32 @@ pub(crate) fn matmul_unchecked<T: Real>(
             b,
             ap,
             bp,
+            part,
             overwrite,
         });
     }
     Ok(())
 }
 
-/// `C <- beta * C`, writing zeros (not `0 * C`) when `beta == 0`.
-fn scale<T: Real>(c: &mut MatMut<'_, T>, beta: T) {
-    if beta == T::zero() {
-        c.fill(T::zero());
-    } else if beta != T::one() {
-        for i in 0..c.nrows() {
-            for j in 0..c.ncols() {
-                *c.at_mut(i, j) *= beta;
-            }
+/// `C <- beta * C` on the entries `part`, writing zeros (not `0 * C`)
+/// when `beta == 0`.
+fn scale<T: Real>(c: &mut MatMut<'_, T>, beta: T, part: Part) {
+    if beta == T::one() {
+        return;
+    }
+    for i in 0..c.nrows() {
+        let columns = match part {
+            Part::Full => 0..c.ncols(),
+            Part::Lower => 0..(i + 1).min(c.ncols()),
+            Part::Upper => i.min(c.ncols())..c.ncols(),
+        };
+        for j in columns {
+            let cij = c.at_mut(i, j);
+            *cij = if beta == T::zero() {
+                T::zero()
+            } else {
+                *cij * beta
+            };
         }
     }
 }
@@ -139,6 +185,8 @@ struct Product<'a, 'b, T> {
     b: MatRef<'a, T>,
     ap: &'b mut [T],
     bp: &'b mut [T],
+    /// Which entries of `C` to compute.
+    part: Part,
     /// Write the first depth block instead of adding it.
     overwrite: bool,
 }
@@ -154,6 +202,7 @@ impl<T: Real> FmaKernel for Product<'_, '_, T> {
             b,
             ap,
             bp,
+            part,
             overwrite,
         } = self;
         let k = a.ncols();
@@ -169,7 +218,7 @@ impl<T: Real> FmaKernel for Product<'_, '_, T> {
             kernel::pack::<T, MR>(ab, ap);
             kernel::pack::<T, NR>(bb.transpose(), bp);
             let accumulate = !(overwrite && k0 == 0);
-            kernel::gemm_packed::<T, FMA>(&mut c, alpha, ap, bp, kc, Part::Full, accumulate);
+            kernel::gemm_packed::<T, FMA>(&mut c, alpha, ap, bp, kc, part, accumulate);
         }
     }
 }
@@ -199,4 +248,38 @@ pub(crate) fn dot_by<T: Real>(len: usize, pair: impl Fn(usize) -> (T, T)) -> T {
         madd::<T, false>(x, y, s)
     });
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gram_lower_matches_the_full_product_on_the_lower_triangle() {
+        let (n, k) = (19, 11);
+        let a: [f64; 19 * 11] = core::array::from_fn(|i| ((i * 37 % 23) as f64 - 11.0) / 7.0);
+        let a = MatRef::from_row_major(&a, n, k).unwrap();
+        for column_major in [false, true] {
+            let mut full = [0.5; 19 * 19];
+            let mut part = [0.5; 19 * 19];
+            let mut ws = [0.0; matmul_workspace_len(19, 19, 11)];
+            fn view(d: &mut [f64], column_major: bool) -> MatMut<'_, f64> {
+                match column_major {
+                    true => MatMut::from_strided(d, 19, 19, 1, 19),
+                    false => MatMut::from_row_major(d, 19, 19),
+                }
+                .unwrap()
+            }
+            let c = view(&mut full, column_major);
+            matmul(c, 2.0, a, a.transpose(), 0.5, &mut ws).unwrap();
+            gram_lower(view(&mut part, column_major), 2.0, a, 0.5, &mut ws).unwrap();
+            let (full, part) = (view(&mut full, column_major), view(&mut part, column_major));
+            for i in 0..n {
+                for j in 0..n {
+                    let expected = if j <= i { full.at(i, j) } else { 0.5 };
+                    assert!((part.at(i, j) - expected).abs() < 1e-12, "{i} {j}");
+                }
+            }
+        }
+    }
 }

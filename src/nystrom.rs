@@ -29,17 +29,17 @@ use crate::workspace::{Workspace, add, mul};
 
 /// Storage length of a [`NystromInverse`] with `n` points and up to `m`
 /// landmarks: `n m` for `B`, `m^2` for the Cholesky factor of
-/// `lambda I + B^T B`.
+/// `lambda I + B^T B`, `m^2` for the Cholesky factor `L_W` of `W`.
 pub const fn nystrom_storage_len(n: usize, m: usize) -> usize {
-    add(mul(n, m), mul(m, m))
+    add(mul(n, m), mul(2, mul(m, m)))
 }
 
 /// Workspace length of [`NystromInverse::from_landmarks`] and
-/// [`NystromInverse::greedy`] for `n` points and `m` landmarks: `m^2` for
-/// `W`, plus the largest scratch of the steps that follow one another (the
-/// factorization of `W`, the pivoted Cholesky, the product `B^T B`).
+/// [`NystromInverse::greedy`] for `n` points and `m` landmarks: the largest
+/// scratch of the steps that follow one another (the factorization of `W`,
+/// the pivoted Cholesky, the product `B^T B`).
 pub const fn nystrom_workspace_len(n: usize, m: usize) -> usize {
-    add(mul(m, m), step_scratch_len(n, m))
+    step_scratch_len(n, m)
 }
 
 /// The scratch reused by the setup steps.
@@ -81,6 +81,7 @@ const fn step_scratch_len(n: usize, m: usize) -> usize {
 pub struct NystromInverse<'s, T> {
     b: MatRef<'s, T>,
     l_m: MatRef<'s, T>,
+    l_w: MatRef<'s, T>,
     lambda: T,
     jitter: T,
 }
@@ -111,10 +112,9 @@ impl<'s, T: Real> NystromInverse<'s, T> {
         let m = landmarks.len();
         check_lambda(lambda)?;
         check_landmarks(landmarks, n)?;
-        let (b_buf, lm_buf) = split_storage(storage, n, m)?;
+        let (b_buf, lm_buf, w) = split_storage(storage, n, m)?;
         let mut ws = Workspace::new(ws, nystrom_workspace_len(n, m))?;
         read_columns(kernel, landmarks, b_buf, n)?;
-        let w = ws.take(m * m)?;
         let scratch = ws.take(step_scratch_len(n, m))?;
         for (a, &sa) in landmarks.iter().enumerate() {
             w[a * m..(a + 1) * m].copy_from_slice(&b_buf[sa * m..(sa + 1) * m]);
@@ -131,6 +131,7 @@ impl<'s, T: Real> NystromInverse<'s, T> {
         Ok(Self {
             b,
             l_m,
+            l_w: l_w.into_storage().into_ref(),
             lambda,
             jitter,
         })
@@ -159,7 +160,7 @@ impl<'s, T: Real> NystromInverse<'s, T> {
         let n = kernel.dim()?;
         check_lambda(lambda)?;
         require(m >= 1 && m <= n.max(1), "m", "must be between 1 and n")?;
-        let (b_buf, lm_buf) = split_storage(storage, n, m)?;
+        let (b_buf, lm_buf, lw_buf) = split_storage(storage, n, m)?;
         let mut ws = Workspace::new(ws, nystrom_workspace_len(n, m))?;
         let scratch = ws.take(step_scratch_len(n, m))?;
         let g = MatMut::from_row_major(b_buf, n, m)?;
@@ -170,9 +171,17 @@ impl<'s, T: Real> NystromInverse<'s, T> {
         let rank = pivoted_cholesky(kernel, opts, pivots, g, scratch)?.rank;
         let b = MatRef::from_strided(b_buf, n, rank, m, 1)?;
         let l_m = woodbury_factor(b, lambda, &mut lm_buf[..rank * rank], scratch)?;
+        // the pivot rows of B are the Cholesky factor of K[S, S]
+        let mut l_w = MatMut::from_row_major(&mut lw_buf[..rank * rank], rank, rank)?;
+        for (a, &s) in pivots[..rank].iter().enumerate() {
+            for c in 0..rank {
+                *l_w.at_mut(a, c) = b.at(s, c);
+            }
+        }
         Ok(Self {
             b,
             l_m,
+            l_w: l_w.into_ref(),
             lambda,
             jitter: T::zero(),
         })
@@ -181,6 +190,15 @@ impl<'s, T: Real> NystromInverse<'s, T> {
     /// `B` (`n x m`), with `K~ = B B^T`.
     pub fn factor(&self) -> MatRef<'s, T> {
         self.b
+    }
+
+    /// `L_W` (`m x m`, lower triangular): the Cholesky factor of
+    /// `W + jitter I` with `W = K[S, S]`. A point `x` has the Nystroem
+    /// features `L_W^{-1} k_{x,S}` (its kernel values against the
+    /// landmarks, in landmark order; for [`greedy`](Self::greedy), the
+    /// pivot order), which are the rows of `B` for the training points.
+    pub fn landmark_factor(&self) -> MatRef<'s, T> {
+        self.l_w
     }
 
     /// Number of landmarks actually used (`m`, or less when
@@ -242,7 +260,7 @@ fn check_lambda<T: Real>(lambda: T) -> Result<()> {
 }
 
 /// Landmarks must be non-empty, below `n` and distinct.
-fn check_landmarks(landmarks: &[usize], n: usize) -> Result<()> {
+pub(crate) fn check_landmarks(landmarks: &[usize], n: usize) -> Result<()> {
     require(
         !landmarks.is_empty(),
         "landmarks",
@@ -262,17 +280,14 @@ fn check_landmarks(landmarks: &[usize], n: usize) -> Result<()> {
     require(!duplicate, "landmarks", "indices must be distinct")
 }
 
-/// Splits the caller's storage into `B` (`n m`) and the `m x m` factor.
-fn split_storage<T>(storage: &mut [T], n: usize, m: usize) -> Result<(&mut [T], &mut [T])> {
-    let needed = nystrom_storage_len(n, m);
-    if storage.len() < needed {
-        return Err(Error::WorkspaceTooSmall {
-            needed,
-            got: storage.len(),
-        });
-    }
-    let (b, rest) = storage.split_at_mut(n * m);
-    Ok((b, &mut rest[..m * m]))
+/// The caller's storage as `B` (`n m`) and the two `m x m` factors.
+type Storage<'a, T> = (&'a mut [T], &'a mut [T], &'a mut [T]);
+
+/// Splits the caller's storage into `B` (`n m`) and the two `m x m`
+/// factors.
+fn split_storage<T>(storage: &mut [T], n: usize, m: usize) -> Result<Storage<'_, T>> {
+    let mut ws = Workspace::new(storage, nystrom_storage_len(n, m))?;
+    Ok((ws.take(n * m)?, ws.take(m * m)?, ws.take(m * m)?))
 }
 
 /// `C = K[:, S]` row-major into `out` (`n x m`), checking finiteness.

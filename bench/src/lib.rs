@@ -157,3 +157,34 @@ pub fn rel_diff(x: &[f64], y: &[f64]) -> f64 {
     let norm = y.iter().map(|b| b * b).sum::<f64>().sqrt();
     if norm > 0.0 { diff / norm } else { diff }
 }
+
+/// `n` pseudo-random points in `d` dimensions, uniform in `[-1, 1)^d`,
+/// row-major `n x d` (point `i` is `x[i d..(i + 1) d]`), deterministic in
+/// `(n, d, seed)`.
+pub fn uniform_points(n: usize, d: usize, seed: u64) -> Vec<f64> {
+    signed_vector(n * d, seed ^ (d as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93))
+}
+
+/// The squared-exponential (RBF) kernel `exp(-|x - y|^2 / (2 l^2))` (unit
+/// variance) of two points, given `lengthscale2 = l^2`.
+pub fn rbf(x: &[f64], y: &[f64], lengthscale2: f64) -> f64 {
+    let d2: f64 = x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum();
+    (-0.5 * d2 / lengthscale2).exp()
+}
+
+/// The `n x n` RBF Gram matrix ([`rbf`]) of the `n` points `x` (row-major
+/// `n x d`, as from [`uniform_points`]), row-major (and, being symmetric,
+/// column-major).
+pub fn rbf_points_kernel(x: &[f64], d: usize, lengthscale2: f64) -> Vec<f64> {
+    let n = x.len() / d.max(1);
+    let mut k = vec![0.0; n * n];
+    for i in 0..n {
+        let xi = &x[i * d..(i + 1) * d];
+        for j in 0..=i {
+            let v = rbf(xi, &x[j * d..(j + 1) * d], lengthscale2);
+            k[i * n + j] = v;
+            k[j * n + i] = v;
+        }
+    }
+    k
+}

@@ -27,9 +27,11 @@
 //! - the removed directions are kept orthonormal in feature space
 //!   (Gram-Schmidt, each projection applied twice), so every normaliser is
 //!   a sum of squares, never negative;
-//! - one resolvent of `K_j + lambda I` is carried through the iterations by
-//!   downdates (an `n x n` Cholesky factor in exact mode, an `m x m` Woodbury
-//!   factor in Nystroem mode), refactored only if a downdate fails;
+//! - one resolvent of `K_j + lambda I` is carried through the iterations
+//!   (in exact mode the Cholesky factor of `K + lambda I` and a small
+//!   capacitance system for the removed directions; in Nystroem mode an
+//!   `m x m` Woodbury factor, updated and downdated), refactored only if
+//!   rounding defeats an update;
 //! - the result is `K_k = G G^T` with `G = F - (F W) W^T`: a Gram matrix,
 //!   symmetric and PSD to rounding for every `lambda > 0` and every `k`.
 //!
@@ -38,6 +40,9 @@
 //! asks for `K_k`. When nothing predictive is left (the new direction's
 //! normaliser vanishes relative to `|K|`), the iterations stop early and the
 //! report says how many were applied.
+//!
+//! The removed directions are returned as [`FairSteps`], in a form that
+//! transforms kernel rows of new points without compounding rounding.
 
 mod resolvent;
 mod steps;
@@ -45,14 +50,13 @@ mod steps;
 pub use steps::{FairSteps, fair_steps_len};
 
 use crate::cholesky::{
-    PivotedOptions, SymmetricSource, cholesky_downdate_workspace_len,
+    Cholesky, PivotedOptions, SymmetricSource, cholesky_downdate_workspace_len,
     cholesky_in_place_workspace_len, pivoted_cholesky, pivoted_cholesky_workspace_len,
 };
 use crate::dense::{matmul, matmul_workspace_len};
-use crate::eigen::{symmetric_eigen, symmetric_eigen_workspace_len};
 use crate::error::{Error, Result, expect_dim, require};
 use crate::level2::Shape;
-use crate::nystrom::{NystromInverse, nystrom_storage_len, nystrom_workspace_len};
+use crate::nystrom::{NystromInverse, check_landmarks, nystrom_storage_len, nystrom_workspace_len};
 use crate::real::Real;
 use crate::view::{MatMut, MatRef};
 use crate::workspace::{Workspace, add, mul};
@@ -249,7 +253,7 @@ const fn iteration_scratch_len(n: usize, r: usize, p: usize, cap: usize) -> usiz
         max(solve, removal),
         max(refactor, add(mul(r, r), cholesky_in_place_workspace_len(r))),
     );
-    add(add(blocks, pinv_scratch_len(p)), add(vectors, inner))
+    add(blocks, add(vectors, inner))
 }
 
 const fn max(a: usize, b: usize) -> usize {
@@ -285,27 +289,16 @@ const fn exact_scratch_len(n: usize, p: usize, iterations: usize) -> usize {
     )
 }
 
-/// The Nystroem mode's scratch: the Nystroem setup, the iterations, the
-/// output product.
-const fn nystrom_scratch_len(n: usize, m: usize, p: usize, iterations: usize) -> usize {
-    let cap = direction_capacity(m, p, iterations);
-    let setup = max(
-        nystrom_workspace_len(n, m),
-        iteration_scratch_len(n, m, p, cap),
-    );
-    max(setup, matmul_workspace_len(n, n, m))
-}
-
 /// Workspace length of [`fair_transform_nystrom`] for `n` points, `m`
 /// landmarks, `p` attributes and `iterations`: `O(n m + m^2)` (`K_k`, when
 /// asked for, goes to the caller's output).
 pub const fn fair_nystrom_workspace_len(n: usize, m: usize, p: usize, iterations: usize) -> usize {
-    let factor = add(nystrom_storage_len(n, m), mul(n, m));
-    let resolvent = mul(2, mul(m, m));
-    let dirs = mul(m, direction_capacity(m, p, iterations));
     add(
-        add(factor, resolvent),
-        add(dirs, nystrom_scratch_len(n, m, p, iterations)),
+        nystrom_storage_len(n, m),
+        max(
+            nystrom_workspace_len(n, m),
+            fair_with_nystrom_workspace_len(n, m, p, iterations),
+        ),
     )
 }
 
@@ -464,7 +457,7 @@ pub fn fair_transform<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
         perm,
         &mut *b.scratch,
     )?;
-    finish_exact(b, n, factored, protected, opts, out, steps)
+    finish_exact(b, perm, factored, protected, opts, out, steps)
 }
 
 /// [`fair_transform`] overwriting its input: `k` (`n x n`, lower triangle
@@ -494,7 +487,7 @@ pub fn fair_transform_in_place<'s, T: Real>(
         perm,
         &mut *b.scratch,
     )?;
-    finish_exact(b, n, factored, protected, opts, Some(k), steps)
+    finish_exact(b, perm, factored, protected, opts, Some(k), steps)
 }
 
 /// What the factor stage produced.
@@ -582,11 +575,12 @@ fn load_lower<T: Real, S: SymmetricSource<T> + ?Sized>(
     Ok(trace)
 }
 
-/// The iterations and the output of the exact mode, once `F` is known.
+/// The iterations and the output of the exact mode, once `F` is known
+/// (`perm`: the pivot order when `F` came from the pivoted Cholesky).
 #[allow(clippy::too_many_arguments)]
 fn finish_exact<'s, T: Real>(
     b: ExactBuffers<'_, T>,
-    n: usize,
+    perm: &[usize],
     factored: Factored<T>,
     protected: MatRef<'_, T>,
     opts: FairOptions<T>,
@@ -598,6 +592,7 @@ fn finish_exact<'s, T: Real>(
         trace,
         resolvent_ready,
     } = factored;
+    let n = perm.len();
     let f = MatRef::from_strided(&*b.f, n, r, n, 1)?;
     let mut dirs = Directions::with_capacity(b.dirs, r, protected.ncols(), opts.iterations);
     let (report, steps) = {
@@ -613,11 +608,18 @@ fn finish_exact<'s, T: Real>(
             cap,
             &mut *b.scratch,
         )?;
-        // the Cholesky factor of a full-rank K is lower triangular: its
-        // products read half the matrix
+        // the Cholesky factor of a full-rank K is lower triangular (its
+        // products read half the matrix); a pivoted one is triangular on
+        // its pivot rows
+        let pivots = &perm[..r];
         let factor = Factor {
             f,
             lower: resolvent_ready,
+            dual: Dual {
+                tri: f,
+                lookup: (!resolvent_ready).then_some(pivots),
+                scatter: (!resolvent_ready).then_some(pivots),
+            },
         };
         iterate(
             factor,
@@ -641,9 +643,12 @@ fn finish_exact<'s, T: Real>(
 /// (then `K_k = G G^T` of the transformed factor). Kernel entries are read
 /// only for the `m` landmark columns and the diagonal. Cost
 /// `O(n m^2 + k p n m)`, workspace [`fair_nystrom_workspace_len`], index
-/// workspace [`fair_index_workspace_len`] (the greedy pivot order).
+/// workspace [`fair_index_workspace_len`] (the greedy pivot order; unused
+/// for given landmarks).
 ///
-/// With `m = n` landmarks this is the exact transform of `K`.
+/// With `m = n` landmarks this is the exact transform of `K`. To keep the
+/// Nystroem factor (for new points' Nystroem rows), build the
+/// [`NystromInverse`] yourself and call [`fair_transform_with_nystrom`].
 ///
 /// # Errors
 /// As [`fair_transform`], plus the landmark errors of
@@ -661,46 +666,130 @@ pub fn fair_transform_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
 ) -> Result<(FairSteps<'s, T>, FairReport<T>)> {
     let n = kernel.dim()?;
     let p = check_inputs(n, protected, &opts, steps)?;
-    check_out(&out, n)?;
-    let opts = FairOptions {
-        lambda: effective_lambda(kernel, n, opts.lambda),
-        ..opts
-    };
     let m = match landmarks {
         Landmarks::Given(s) => s.len(),
         Landmarks::Greedy { m } => m,
     };
     let mut ws = Workspace::new(ws, fair_nystrom_workspace_len(n, m, p, opts.iterations))?;
     let storage = ws.take(nystrom_storage_len(n, m))?;
-    let h = ws.take(m * m)?;
-    let mbuf = ws.take(m * m)?;
-    let dirs_buf = ws.take(m * direction_capacity(m, p, opts.iterations))?;
-    let g_buf = ws.take(n * m)?;
-    let scratch = ws.take(nystrom_scratch_len(n, m, p, opts.iterations))?;
-    let inv = match landmarks {
-        Landmarks::Given(s) => {
-            NystromInverse::from_landmarks(kernel, s, opts.lambda, storage, &mut *scratch)?
-        }
+    let rest = ws.take(max(
+        nystrom_workspace_len(n, m),
+        fair_with_nystrom_workspace_len(n, m, p, opts.iterations),
+    ))?;
+    let (inv, rows) = match landmarks {
+        Landmarks::Given(s) => (
+            NystromInverse::from_landmarks(kernel, s, opts.lambda, storage, &mut *rest)?,
+            s,
+        ),
         Landmarks::Greedy { m } => {
             let perm = index_workspace(iws, n)?;
-            NystromInverse::greedy(
+            let inv = NystromInverse::greedy(
                 kernel,
                 m,
                 T::zero(),
                 opts.lambda,
-                perm,
+                &mut *perm,
                 storage,
-                &mut *scratch,
-            )?
+                &mut *rest,
+            )?;
+            let perm: &[usize] = perm;
+            (inv, &perm[..inv.rank()])
         }
     };
-    let f = inv.factor();
+    fair_transform_with_nystrom(kernel, &inv, rows, protected, opts, out, steps, rest)
+}
+
+/// Workspace length of [`fair_transform_with_nystrom`] for `n` points, `m`
+/// landmarks, `p` attributes and `iterations`: `O(n m + m^2)`.
+pub const fn fair_with_nystrom_workspace_len(
+    n: usize,
+    m: usize,
+    p: usize,
+    iterations: usize,
+) -> usize {
+    let cap = direction_capacity(m, p, iterations);
+    let buffers = add(add(mul(2, mul(m, m)), mul(m, cap)), mul(n, m));
+    add(buffers, with_nystrom_scratch_len(n, m, p, cap))
+}
+
+/// Scratch of [`fair_transform_with_nystrom`]: `H = F^T F`, the iterations,
+/// the output product.
+const fn with_nystrom_scratch_len(n: usize, m: usize, p: usize, cap: usize) -> usize {
+    max(
+        max(
+            matmul_workspace_len(m, m, n),
+            iteration_scratch_len(n, m, p, cap),
+        ),
+        matmul_workspace_len(n, n, m),
+    )
+}
+
+/// The Nystroem mode on a Nystroem approximation the caller built (and
+/// keeps): `nystrom` of the kernel `kernel` on `landmarks` (those given to
+/// [`NystromInverse::from_landmarks`], or for
+/// [`NystromInverse::greedy`] the first [`rank`](NystromInverse::rank)
+/// pivots). `kernel` is read only on its diagonal. Its own `lambda` is not
+/// used: the transform's is `opts.lambda`. Workspace
+/// [`fair_with_nystrom_workspace_len`]; otherwise as
+/// [`fair_transform_nystrom`].
+///
+/// # Errors
+/// As [`fair_transform`], and [`Error::DimensionMismatch`] unless
+/// `nystrom` has `n` rows and `landmarks.len()` equals its rank;
+/// [`Error::InvalidParameter`] for duplicate landmarks.
+#[allow(clippy::too_many_arguments)]
+pub fn fair_transform_with_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
+    kernel: &S,
+    nystrom: &NystromInverse<'_, T>,
+    landmarks: &[usize],
+    protected: MatRef<'_, T>,
+    opts: FairOptions<T>,
+    out: Option<MatMut<'_, T>>,
+    steps: &'s mut [T],
+    ws: &mut [T],
+) -> Result<(FairSteps<'s, T>, FairReport<T>)> {
+    let n = kernel.dim()?;
+    let p = check_inputs(n, protected, &opts, steps)?;
+    check_out(&out, n)?;
+    let f = nystrom.factor();
+    expect_dim("fair transform: rows of the Nystroem factor", n, f.nrows())?;
+    expect_dim(
+        "fair transform: landmarks of the Nystroem factor",
+        f.ncols(),
+        landmarks.len(),
+    )?;
+    if !landmarks.is_empty() {
+        check_landmarks(landmarks, n)?;
+    }
+    let opts = FairOptions {
+        lambda: effective_lambda(kernel, n, opts.lambda),
+        ..opts
+    };
+    let m = f.ncols();
+    let mut ws = Workspace::new(
+        ws,
+        fair_with_nystrom_workspace_len(n, m, p, opts.iterations),
+    )?;
+    let h = ws.take(m * m)?;
+    let mbuf = ws.take(m * m)?;
+    let dirs_buf = ws.take(m * direction_capacity(m, p, opts.iterations))?;
+    let g_buf = ws.take(n * m)?;
+    let cap = direction_capacity(m, p, opts.iterations);
+    let scratch = ws.take(with_nystrom_scratch_len(n, m, p, cap))?;
     let trace = (0..n).map(|i| kernel.diagonal(i)).sum::<T>();
-    let mut dirs = Directions::with_capacity(dirs_buf, f.ncols(), p, opts.iterations);
+    let mut dirs = Directions::with_capacity(dirs_buf, m, p, opts.iterations);
     let (report, steps) = {
         let mut res =
             WoodburyResolvent::new(f, &dirs, protected, opts.lambda, h, mbuf, &mut *scratch)?;
-        let factor = Factor { f, lower: false };
+        let factor = Factor {
+            f,
+            lower: false,
+            dual: Dual {
+                tri: nystrom.landmark_factor(),
+                lookup: None,
+                scatter: Some(landmarks),
+            },
+        };
         iterate(
             factor,
             protected,
@@ -722,19 +811,10 @@ pub fn fair_transform_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
 struct IterationBuffers<'w, T> {
     wt: &'w mut [T],
     new_fw: &'w mut [T],
-    small: &'w mut [T],
     v: &'w mut [T],
     col: &'w mut [T],
     fv: &'w mut [T],
     inner: &'w mut [T],
-}
-
-/// Scratch of [`pseudo_inverse`] for `p x p`.
-const fn pinv_scratch_len(p: usize) -> usize {
-    add(
-        add(mul(3, mul(p, p)), p),
-        symmetric_eigen_workspace_len(p, true),
-    )
 }
 
 /// Carves the iteration scratch for `n` points, rank `r`, `p` attributes:
@@ -748,14 +828,13 @@ fn iteration_buffers<T>(
 ) -> Result<(&mut [T], IterationBuffers<'_, T>)> {
     let total = iteration_scratch_len(n, r, p, cap);
     let mut ws = Workspace::new(scratch, total)?;
-    let fixed = 2 * n * p + r * p + pinv_scratch_len(p) + 2 * r + n;
+    let fixed = 2 * n * p + r * p + 2 * r + n;
     let alpha = ws.take(n * p)?;
     Ok((
         alpha,
         IterationBuffers {
             wt: ws.take(r * p)?,
             new_fw: ws.take(n * p)?,
-            small: ws.take(pinv_scratch_len(p))?,
             v: ws.take(r)?,
             col: ws.take(r)?,
             fv: ws.take(n)?,
@@ -804,8 +883,7 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
             break;
         }
         let slot = &mut steps[j * step_len(n, p)..(j + 1) * step_len(n, p)];
-        let u = store_step(factor, alpha, floor, slot, &mut b)?;
-        let added = add_directions(f, alpha, u, floor, dirs, res, &mut b)?;
+        let added = add_directions(factor, alpha, floor, dirs, res, slot, &mut b)?;
         report.directions += added.0;
         report.refactorizations += added.1;
         report.applied = j + 1;
@@ -851,95 +929,31 @@ fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
             .sum::<T>()
 }
 
-/// Writes step `j` into `slot`: `alpha`, `U = F W` and `C^+ = (W^T W)^+`;
-/// returns `U`.
-fn store_step<'a, T: Real>(
+/// Orthonormalizes the rows of `W^T` (already orthogonal to the earlier
+/// directions) among themselves and removes each direction `w` left above
+/// its threshold, storing its dual vector and `F w` in `slot` (zeros for
+/// a dropped one). `F w` follows from `F` times the raw row and the
+/// Gram-Schmidt coefficients. Returns the directions added and the
+/// refactorizations.
+fn add_directions<T: Real, R: Resolvent<T>>(
     factor: Factor<'_, T>,
     alpha: MatRef<'_, T>,
     floor: T,
-    slot: &'a mut [T],
-    b: &mut IterationBuffers<'_, T>,
-) -> Result<MatRef<'a, T>> {
-    let (n, p) = alpha.shape();
-    let r = factor.f.ncols();
-    let (a_blk, rest) = slot.split_at_mut(n * p);
-    let (u_blk, c_blk) = rest.split_at_mut(n * p);
-    MatMut::from_row_major(a_blk, n, p)?.copy_from(alpha)?;
-    let mut u = MatMut::from_row_major(u_blk, n, p)?;
-    for c in 0..p {
-        b.col.copy_from_slice(&b.wt[c * r..(c + 1) * r]);
-        factor.mul(&b.col[..r], &mut b.fv[..n]);
-        u.set_col_from(c, &b.fv[..n]);
-    }
-    let a2max = (0..p)
-        .map(|c| threshold(alpha, c, T::one()))
-        .fold(T::zero(), T::max);
-    let wt = MatRef::from_row_major(&*b.wt, p, r)?;
-    pseudo_inverse(
-        wt,
-        floor * a2max,
-        MatMut::from_row_major(c_blk, p, p)?,
-        &mut *b.small,
-        &mut *b.inner,
-    )?;
-    Ok(u.into_ref())
-}
-
-/// `out <- (W^T W)^+` from the rows of `W^T` (`p x r`), dropping the
-/// eigenvalues of `W^T W` not above `cutoff` (rounding-level directions).
-fn pseudo_inverse<T: Real>(
-    wt: MatRef<'_, T>,
-    cutoff: T,
-    mut out: MatMut<'_, T>,
-    small: &mut [T],
-    inner: &mut [T],
-) -> Result<()> {
-    let p = wt.nrows();
-    let (c, rest) = small.split_at_mut(p * p);
-    let (vectors, rest) = rest.split_at_mut(p * p);
-    let (values, eig_ws) = rest.split_at_mut(p);
-    let cm = MatMut::from_row_major(c, p, p)?;
-    matmul(cm, T::one(), wt, wt.transpose(), T::zero(), inner)?;
-    let c = MatRef::from_row_major(c, p, p)?;
-    symmetric_eigen(
-        c,
-        values,
-        Some(MatMut::from_row_major(vectors, p, p)?),
-        eig_ws,
-    )?;
-    let v = MatRef::from_row_major(vectors, p, p)?;
-    for a in 0..p {
-        for b in 0..p {
-            let s = (0..p)
-                .filter(|&i| values[i] > cutoff)
-                .fold(T::zero(), |s, i| s + v.at(a, i) * v.at(b, i) / values[i]);
-            *out.at_mut(a, b) = s;
-        }
-    }
-    Ok(())
-}
-
-/// Orthonormalizes the rows of `W^T` (already orthogonal to the earlier
-/// directions) among themselves and removes each direction left above its
-/// threshold. `F w_hat` follows from `U = F W` and the Gram-Schmidt
-/// coefficients, without another pass over `F`. Returns the directions
-/// added and the refactorizations.
-#[allow(clippy::too_many_arguments)]
-fn add_directions<T: Real, R: Resolvent<T>>(
-    f: MatRef<'_, T>,
-    alpha: MatRef<'_, T>,
-    u: MatRef<'_, T>,
-    floor: T,
     dirs: &mut Directions<'_, T>,
     res: &mut R,
+    slot: &mut [T],
     b: &mut IterationBuffers<'_, T>,
 ) -> Result<(usize, usize)> {
+    let f = factor.f;
     let (n, r) = f.shape();
+    let (duals, values) = slot.split_at_mut(slot.len() / 2);
     let first = dirs.count;
     let (mut added, mut refactored) = (0, 0);
-    for c in 0..u.ncols() {
+    for c in 0..alpha.ncols() {
         b.v.copy_from_slice(&b.wt[c * r..(c + 1) * r]);
-        u.copy_col_to(c, &mut b.fv[..n]);
+        factor.mul(b.v, &mut b.fv[..n]);
+        let dual = &mut duals[c * n..(c + 1) * n];
+        let value = &mut values[c * n..(c + 1) * n];
         for _ in 0..2 {
             for (q, i) in (first..dirs.count).enumerate() {
                 let gamma = crate::dense::dot(dirs.get(i), b.v);
@@ -953,6 +967,8 @@ fn add_directions<T: Real, R: Resolvent<T>>(
         }
         let norm2 = crate::dense::dot(b.v, b.v);
         if !(norm2 > threshold(alpha, c, floor)) || !dirs.has_room() {
+            dual.fill(T::zero());
+            value.fill(T::zero());
             continue;
         }
         let inv = norm2.sqrt().recip();
@@ -960,6 +976,8 @@ fn add_directions<T: Real, R: Resolvent<T>>(
         b.fv.iter_mut().for_each(|x| *x *= inv);
         dirs.push(b.v)?;
         b.new_fw[added * n..(added + 1) * n].copy_from_slice(b.fv);
+        value.copy_from_slice(b.fv);
+        factor.dual.solve(b.v, &mut *b.col, dual)?;
         refactored += usize::from(res.remove(f, dirs, b.v, b.fv, &mut *b.inner)?);
         added += 1;
     }
@@ -979,7 +997,7 @@ fn write_kernel<T: Real>(
     let g_buf = &mut g_buf[..n * r];
     dirs.project_factor(f, g_buf, scratch)?;
     let g = MatRef::from_row_major(g_buf, n, r)?;
-    matmul(out.rb_mut(), T::one(), g, g.transpose(), T::zero(), scratch)?;
+    crate::dense::gram_lower(out.rb_mut(), T::one(), g, T::zero(), scratch)?;
     for i in 0..n {
         for j in 0..i {
             *out.at_mut(j, i) = out.at(i, j);
@@ -988,13 +1006,64 @@ fn write_kernel<T: Real>(
     Ok(())
 }
 
-/// The feature factor `F` (`n x r`) and whether it is lower triangular (the
-/// Cholesky factor of a full-rank `K`), so that its products read only
-/// what can be non-zero.
+/// The feature factor `F` (`n x r`), whether it is lower triangular (the
+/// Cholesky factor of a full-rank `K`, so that its products read only what
+/// can be non-zero), and how directions become dual vectors.
 #[derive(Clone, Copy)]
 struct Factor<'a, T> {
     f: MatRef<'a, T>,
     lower: bool,
+    dual: Dual<'a, T>,
+}
+
+/// The rows `S` of `F` where it is triangular, `F_S` (`r x r`, lower
+/// triangular with a positive diagonal): a direction `w` has the dual
+/// vector `a` with `a[S] = F_S^{-T} w` and zeros elsewhere, so that
+/// `F^T a = w` (and `a . k_x = <phi(x), w>` for points in the span of
+/// `S`).
+#[derive(Clone, Copy)]
+struct Dual<'a, T> {
+    /// `F_S`, or the matrix whose rows `lookup` are `F_S`.
+    tri: MatRef<'a, T>,
+    lookup: Option<&'a [usize]>,
+    /// `S` (`None`: `0..r`).
+    scatter: Option<&'a [usize]>,
+}
+
+impl<T: Real> Dual<'_, T> {
+    /// `out <- a` (length `n`) for the direction `w` (length `r`), using
+    /// `y` (length `>= r`): `r^2` flops.
+    fn solve(&self, w: &[T], y: &mut [T], out: &mut [T]) -> Result<()> {
+        let y = &mut y[..w.len()];
+        y.copy_from_slice(w);
+        match self.lookup {
+            None => Cholesky::from_factor_unchecked(self.tri).solve_upper_in_place(y)?,
+            Some(rows) => back_substitute_rows(self.tri, rows, y)?,
+        }
+        out.fill(T::zero());
+        match self.scatter {
+            None => out[..y.len()].copy_from_slice(y),
+            Some(rows) => rows.iter().zip(y.iter()).for_each(|(&i, &v)| out[i] = v),
+        }
+        Ok(())
+    }
+}
+
+/// `y <- L^{-T} y` for the lower triangular `L[i, j] = tri[rows[i], j]`.
+///
+/// # Errors
+/// [`Error::Overflow`] if the solution is not representable.
+fn back_substitute_rows<T: Real>(tri: MatRef<'_, T>, rows: &[usize], y: &mut [T]) -> Result<()> {
+    for i in (0..y.len()).rev() {
+        let s = (i + 1..y.len()).fold(y[i], |s, j| s - tri.at(rows[j], i) * y[j]);
+        y[i] = s / tri.at(rows[i], i);
+        if !y[i].is_finite() {
+            return Err(Error::Overflow {
+                what: "the dual vector of a removed direction",
+            });
+        }
+    }
+    Ok(())
 }
 
 impl<T: Real> Factor<'_, T> {

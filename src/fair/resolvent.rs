@@ -257,10 +257,10 @@ impl<'w, 'p, T: Real> WoodburyResolvent<'w, 'p, T> {
         scratch: &mut [T],
     ) -> Result<Self> {
         let r = f.ncols();
-        let mut h = MatMut::from_row_major(h_buf, r, r)?;
+        let mut h = MatMut::from_row_major(&mut h_buf[..r * r], r, r)?;
         matmul(h.rb_mut(), T::one(), f.transpose(), f, T::zero(), scratch)?;
         let h = h.into_ref();
-        let mut l = MatMut::from_row_major(m_buf, r, r)?;
+        let mut l = MatMut::from_row_major(&mut m_buf[..r * r], r, r)?;
         factor_woodbury(h, dirs, lambda, l.rb_mut(), scratch)?;
         Ok(Self {
             h,

@@ -1,15 +1,6 @@
-//! The per-iteration steps of a fair transform and their use on new points.
-//!
-//! Step `j` keeps `alpha_j` (`n x p`), `U_j = K_{j-1} alpha_j` (`n x p`)
-//! and `C_j^+` (`p x p`, the pseudo-inverse of `C_j = alpha_j^T U_j`), so
-//! that `T_j = I - U_j C_j^+ alpha_j^T` and `Z_k = T_k ... T_1`. A kernel
-//! row `k_x` of a new point against the `n` training points becomes
-//! `k_x Z_k^T` by `v <- v - (v alpha_j) C_j^+ U_j^T`, and the new-new value
-//! `k(x, x')` becomes `k(x, x') - sum_j (v_{j-1}(x) alpha_j) C_j^+ (v_{j-1}(x')
-//! alpha_j)^T`: the projected inner products in the kernel's own feature
-//! space, so train and test points together keep a positive semi-definite
-//! kernel.
+//! The removed directions of a fair transform and their use on new points.
 
+use crate::dense::{matmul, matmul_workspace_len};
 use crate::error::{Result, expect_dim};
 use crate::real::Real;
 use crate::view::{MatMut, MatRef, check_finite_slice};
@@ -17,31 +8,55 @@ use crate::workspace::{Workspace, add, mul};
 
 /// Storage length of the steps of a transform with `n` points, `p`
 /// protected attributes and up to `iterations` iterations:
-/// `iterations (2 n p + p^2)`.
+/// `2 iterations p n` (a dual vector and the training values of up to `p`
+/// directions per iteration).
 pub const fn fair_steps_len(n: usize, p: usize, iterations: usize) -> usize {
-    mul(iterations, add(mul(2, mul(n, p)), mul(p, p)))
+    mul(iterations, step_len(n, p))
 }
 
-/// The steps `(alpha_j, U_j, C_j^+)` of an applied fair transform, kept in
-/// the caller's storage; they transform kernel rows of new points.
+/// Storage of one iteration: `p` dual vectors, then `p` value vectors.
+pub(crate) const fn step_len(n: usize, p: usize) -> usize {
+    mul(2, mul(n, p))
+}
+
+/// The directions removed by an applied fair transform, kept in the
+/// caller's storage: they transform kernel rows of new points and give
+/// `Z_k`.
+///
+/// Each removed direction is a unit vector `w_l` of the kernel's feature
+/// space. It is kept through two `n`-vectors:
+///
+/// - its values at the training points, `u_l = F w_l` (`u_l(i) = <phi(x_i), w_l>`);
+/// - a dual vector `a_l` with `F^T a_l = w_l`, non-zero only on the `r`
+///   rows `S` where `F` is triangular (`a_l[S] = F_S^{-T} w_l`), so that
+///   `<phi(x), w_l> = a_l . k_x` for any point `x` whose feature lies in
+///   the span of the training points' (Nystroem mode: of the landmarks').
+///
+/// The directions are orthonormal (`a_l . u_m = delta_lm`), hence
+///
+/// ```text
+/// K_k = K - sum_l u_l u_l^T,   Z_k = T_k ... T_1 = I - sum_l u_l a_l^T,
+/// k_x  ->  k_x - sum_l (a_l . k_x) u_l,   k(x, x)  ->  k(x, x) - sum_l (a_l . k_x)^2
+/// ```
+///
+/// (in Nystroem mode `K~ = B B^T` in place of `K` in the first), the last
+/// two being the inner products of the projected features: train
+/// and new points together keep a positive semi-definite kernel. Every
+/// coefficient `a_l . k_x` is taken from the original row and each `a_l`
+/// is solved from its unit `w_l` on its own, so rounding does not compound
+/// from one iteration to the next (applied literally, the paper's
+/// `T_j = I - U_j C_j^{-1} alpha_j^T` multiply rounding errors by up to
+/// about `1 / lambda` per step).
+///
+/// Iteration `j` removes up to `p` directions, one per protected
+/// attribute; a direction that was at rounding level (nothing predictive
+/// left along it) is stored as zeros and removes nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct FairSteps<'s, T> {
     pub(crate) data: &'s [T],
     pub(crate) n: usize,
     pub(crate) p: usize,
     pub(crate) applied: usize,
-}
-
-/// One step's blocks.
-pub(crate) struct Step<'s, T> {
-    pub(crate) alpha: MatRef<'s, T>,
-    pub(crate) u: MatRef<'s, T>,
-    pub(crate) c_pinv: MatRef<'s, T>,
-}
-
-/// Offsets of step `j`'s blocks in the storage.
-pub(crate) const fn step_len(n: usize, p: usize) -> usize {
-    2 * n * p + p * p
 }
 
 impl<'s, T: Real> FairSteps<'s, T> {
@@ -60,38 +75,50 @@ impl<'s, T: Real> FairSteps<'s, T> {
         self.applied
     }
 
-    /// Step `j` (0-based).
-    pub(crate) fn step(&self, j: usize) -> Result<Step<'s, T>> {
-        let (n, p) = (self.n, self.p);
-        let base = &self.data[j * step_len(n, p)..(j + 1) * step_len(n, p)];
-        let (alpha, rest) = base.split_at(n * p);
-        let (u, c) = rest.split_at(n * p);
-        Ok(Step {
-            alpha: MatRef::from_row_major(alpha, n, p)?,
-            u: MatRef::from_row_major(u, n, p)?,
-            c_pinv: MatRef::from_row_major(c, p, p)?,
-        })
-    }
-
-    /// `(alpha_j, U_j, C_j^+)` of step `j < applied` as views (`n x p`,
-    /// `n x p`, `p x p`), or `None`.
-    pub fn get(&self, j: usize) -> Option<(MatRef<'s, T>, MatRef<'s, T>, MatRef<'s, T>)> {
+    /// Iteration `j`'s dual vectors `A_j` and training values `U_j` as
+    /// `n x p` views (column `c`: the direction found for attribute `c`),
+    /// or `None` for `j >= applied`. `U_j = K A_j` and `A_j^T U_j` is
+    /// diagonal with ones for the removed directions, zeros for the
+    /// dropped ones.
+    pub fn get(&self, j: usize) -> Option<(MatRef<'s, T>, MatRef<'s, T>)> {
         if j >= self.applied {
             return None;
         }
-        self.step(j).ok().map(|s| (s.alpha, s.u, s.c_pinv))
+        let (a, u) = self.direction_block(j);
+        let view = |d| MatRef::from_strided(d, self.n, self.p, 1, self.n).ok();
+        Some((view(a)?, view(u)?))
     }
 
-    /// Workspace of [`transform_new`](Self::transform_new): `2 p`.
+    /// Iteration `j`'s duals and values (`p` contiguous vectors each).
+    fn direction_block(&self, j: usize) -> (&'s [T], &'s [T]) {
+        let len = step_len(self.n, self.p);
+        self.data[j * len..(j + 1) * len].split_at(len / 2)
+    }
+
+    /// Every direction as `(a_l, u_l)`, in order.
+    fn directions(&self) -> impl Iterator<Item = (&'s [T], &'s [T])> + '_ {
+        let n = self.n.max(1);
+        (0..self.applied).flat_map(move |j| {
+            let (a, u) = self.direction_block(j);
+            a.chunks_exact(n).zip(u.chunks_exact(n))
+        })
+    }
+
+    /// Workspace of [`transform_new`](Self::transform_new):
+    /// `n + applied p`.
     pub const fn transform_workspace_len(&self) -> usize {
-        mul(2, self.p)
+        add(self.n, mul(self.applied, self.p))
     }
 
     /// Transforms new points in place: each row of `rows` (`t x n`, kernel
-    /// values of a new point against the training points) becomes
-    /// `k_x Z_k^T`, and, when given, `diag` (the new points' `k(x, x)`,
-    /// length `t`) becomes the transformed new-new values. `O(t k p n)`
-    /// flops; workspace [`transform_workspace_len`](Self::transform_workspace_len).
+    /// values `k_x` of a new point against the training points) becomes
+    /// `k_x Z_k^T = k_x - sum_l (a_l . k_x) u_l`, and, when given, `diag`
+    /// (the new points' `k(x, x)`, length `t`) becomes
+    /// `k(x, x) - sum_l (a_l . k_x)^2`. A training point's own row comes
+    /// back as its row of `K_k` (exact mode; in Nystroem mode, its exact
+    /// kernel row with the directions removed, of which `K_k` is the
+    /// Nystroem approximation). `4 t d n` flops for `d` directions;
+    /// workspace [`transform_workspace_len`](Self::transform_workspace_len).
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch),
@@ -110,63 +137,62 @@ impl<'s, T: Real> FairSteps<'s, T> {
             check_finite_slice(d, "diag")?;
         }
         let mut ws = Workspace::new(ws, self.transform_workspace_len())?;
-        let s = ws.take(self.p)?;
-        let cs = ws.take(self.p)?;
+        let x = ws.take(self.n)?;
+        let coef = ws.take(self.applied * self.p)?;
         for i in 0..rows.nrows() {
-            let mut row = rows.submatrix_mut(i, 0, 1, self.n)?;
-            let mut d = diag.as_deref_mut().and_then(|d| d.get_mut(i));
-            for j in 0..self.applied {
-                self.apply_step(j, &mut row, d.as_deref_mut(), s, cs)?;
+            rows.rb().transpose().copy_col_to(i, x);
+            let removed = self.remove_directions(x, coef);
+            rows.rb_mut().transpose().set_col_from(i, x);
+            if let Some(d) = diag.as_deref_mut().and_then(|d| d.get_mut(i)) {
+                *d -= removed;
             }
         }
         Ok(())
     }
 
-    /// One step on one row: `s = v alpha_j`, `cs = C_j^+ s`,
-    /// `v <- v - cs U_j^T`, `d <- d - s . cs`.
-    fn apply_step(
-        &self,
-        j: usize,
-        row: &mut MatMut<'_, T>,
-        d: Option<&mut T>,
-        s: &mut [T],
-        cs: &mut [T],
-    ) -> Result<()> {
-        let step = self.step(j)?;
-        let (n, p) = (self.n, self.p);
-        for (a, sa) in s.iter_mut().enumerate() {
-            *sa = (0..n).fold(T::zero(), |acc, i| acc + row.at(0, i) * step.alpha.at(i, a));
+    /// `coef_l = a_l . x` for every direction, then `x <- x - sum_l coef_l
+    /// u_l`; returns `sum_l coef_l^2`.
+    fn remove_directions(&self, x: &mut [T], coef: &mut [T]) -> T {
+        for (c, (a, _)) in coef.iter_mut().zip(self.directions()) {
+            *c = crate::dense::dot(a, x);
         }
-        for (a, ca) in cs.iter_mut().enumerate() {
-            *ca = (0..p).fold(T::zero(), |acc, b| acc + step.c_pinv.at(a, b) * s[b]);
+        for (&c, (_, u)) in coef.iter().zip(self.directions()) {
+            for (xi, &ui) in x.iter_mut().zip(u) {
+                *xi -= c * ui;
+            }
         }
-        for i in 0..n {
-            let delta = (0..p).fold(T::zero(), |acc, a| acc + cs[a] * step.u.at(i, a));
-            *row.at_mut(0, i) -= delta;
-        }
-        if let Some(d) = d {
-            *d -= (0..p).fold(T::zero(), |acc, a| acc + s[a] * cs[a]);
-        }
-        Ok(())
+        coef.iter().map(|&c| c * c).sum()
     }
 
-    /// `out <- Z_k` (`n x n`) explicitly, for callers who want it:
-    /// `O(k p n^2)` flops. Workspace
-    /// [`transform_workspace_len`](Self::transform_workspace_len).
+    /// Workspace of [`explicit_z`](Self::explicit_z).
+    pub const fn explicit_z_workspace_len(&self) -> usize {
+        matmul_workspace_len(self.n, self.n, self.p)
+    }
+
+    /// `out <- Z_k = I - sum_l u_l a_l^T` (`n x n`) explicitly, for callers
+    /// who want it (`K_k = Z_k K Z_k^T`, new rows `k_x Z_k^T`):
+    /// `2 k p n^2` flops. Workspace
+    /// [`explicit_z_workspace_len`](Self::explicit_z_workspace_len).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`] if `out` is not `n x n`;
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if
+    /// `out` is not `n x n`;
     /// [`Error::WorkspaceTooSmall`](crate::Error::WorkspaceTooSmall).
     pub fn explicit_z(&self, mut out: MatMut<'_, T>, ws: &mut [T]) -> Result<()> {
-        expect_dim("explicit_z: rows of out", self.n, out.nrows())?;
-        expect_dim("explicit_z: columns of out", self.n, out.ncols())?;
-        // Row i of the transformed identity is e_i Z^T, i.e. column i of Z:
-        // transform the identity in the transposed view.
-        for i in 0..self.n {
-            for j in 0..self.n {
-                *out.at_mut(i, j) = if i == j { T::one() } else { T::zero() };
-            }
+        let n = self.n;
+        expect_dim("explicit_z: rows of out", n, out.nrows())?;
+        expect_dim("explicit_z: columns of out", n, out.ncols())?;
+        Workspace::new(ws, self.explicit_z_workspace_len())?;
+        out.fill(T::zero());
+        for i in 0..n {
+            *out.at_mut(i, i) = T::one();
         }
-        self.transform_new(out.transpose(), None, ws)
+        for j in 0..self.applied {
+            let (a, u) = self.direction_block(j);
+            let a = MatRef::from_row_major(a, self.p, n)?;
+            let u = MatRef::from_row_major(u, self.p, n)?;
+            matmul(out.rb_mut(), -T::one(), u.transpose(), a, T::one(), ws)?;
+        }
+        Ok(())
     }
 }

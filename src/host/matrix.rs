@@ -95,6 +95,10 @@ impl<T: Real> Matrix<T> {
     pub fn as_slice(&self) -> &[T] {
         &self.data
     }
+    /// The row-major data, mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.data
+    }
     /// Gives the row-major data back.
     pub fn into_vec(self) -> Vec<T> {
         self.data
@@ -155,7 +159,7 @@ impl<T: Real> Matrix<T> {
     pub fn matvec(&self, x: &[T]) -> Result<Vec<T>> {
         expect_dim("matvec: length of x", self.ncols, x.len())?;
         let mut y = vec![T::zero(); self.nrows];
-        crate::dense::gemv(self.view(), x, &mut y);
+        crate::level2::gemv(self.view(), crate::level2::Shape::Full, x, &mut y);
         Ok(y)
     }
 
