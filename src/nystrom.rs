@@ -70,7 +70,8 @@ const fn step_scratch_len(n: usize, m: usize) -> usize {
 /// let k = FnSource::new(50, |i: usize, j: usize| (-0.5 * (x[i] - x[j]).powi(2)).exp());
 /// let mut storage = vec![0.0; nystrom_storage_len(50, 10)];
 /// let mut ws = vec![0.0; nystrom_workspace_len(50, 10)];
-/// let landmarks = [0, 5, 11, 16, 22, 27, 33, 38, 44, 49];
+/// // landmarks as a slice; here a fixed-capacity heapless::Vec
+/// let landmarks: heapless::Vec<usize, 16> = (0..50).step_by(5).collect();
 /// let inv = NystromInverse::from_landmarks(&k, &landmarks, 0.1, &mut storage, &mut ws)?;
 /// let mut b = vec![1.0; 50];
 /// inv.solve_in_place(&mut b, &mut vec![0.0; inv.solve_workspace_len()])?;
