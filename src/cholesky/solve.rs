@@ -2,7 +2,10 @@
 
 use super::{Cholesky, mirror_lower_to_upper};
 use crate::error::{Error, Result, expect_dim};
-use crate::level2::{axpy, dot_slices, dot_with};
+use crate::level2::{
+    BLOCK, axpy, backward_block, block_partial_sums, block_rows, dot_slices, dot_with,
+    finish_row_dot, whole_chunks,
+};
 use crate::op::{LinearOperator, LogDet, Solve};
 use crate::real::Real;
 use crate::real::madd;
@@ -72,23 +75,51 @@ impl<T: Real> FmaKernel for Substitute<'_, '_, '_, T> {
 /// `x_i <- (x_i - L[i, ..i] . x[..i]) / l_ii` down a contiguous column.
 #[inline(always)]
 fn forward_column<T: Real, const FMA: bool>(l: MatRef<'_, T>, x: &mut [T]) {
-    for i in 0..x.len() {
+    let n = x.len();
+    let mut i = 0;
+    while i < n {
+        if i + BLOCK <= n
+            && let Some(rows) = block_rows(l, i)
+        {
+            // the whole chunks below row i are solved: the four rows share
+            // them, then finish in turn (each needs the ones above it)
+            let from = whole_chunks(i);
+            let acc = block_partial_sums::<T, FMA>(rows, x, from);
+            for (r, (acc, row)) in acc.into_iter().zip(rows).enumerate() {
+                let s = finish_row_dot::<T, FMA>(acc, from, row, x, i + r);
+                x[i + r] = (x[i + r] - s) / row[i + r];
+            }
+            i += BLOCK;
+            continue;
+        }
         if let Some(row) = l.row_slice(i) {
             let s = dot_slices::<T, FMA>(&row[..i], &x[..i]);
             x[i] = (x[i] - s) / row[i];
         }
+        i += 1;
     }
 }
 
 /// `x_i <- x_i / l_ii; x[..i] -= x_i L[i, ..i]` up a contiguous column.
 #[inline(always)]
 fn backward_column<T: Real, const FMA: bool>(l: MatRef<'_, T>, x: &mut [T]) {
-    for i in (0..x.len()).rev() {
+    let mut end = x.len();
+    while end > 0 {
+        if end >= BLOCK
+            && let Some(rows) = block_rows(l, end - BLOCK)
+        {
+            let i = end - BLOCK;
+            backward_block::<T, FMA>(rows, i, x);
+            end = i;
+            continue;
+        }
+        let i = end - 1;
         if let Some(row) = l.row_slice(i) {
             let xi = x[i] / row[i];
             x[i] = xi;
             axpy::<T, FMA>(-xi, &row[..i], &mut x[..i]);
         }
+        end = i;
     }
 }
 

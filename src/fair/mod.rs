@@ -121,21 +121,18 @@ impl<'w, T: Real> Directions<'w, T> {
         }
     }
 
-    /// Direction `i`.
-    fn get(&self, i: usize) -> &[T] {
-        &self.buf[i * self.r..(i + 1) * self.r]
-    }
-
     /// `x <- (I - W W^T) x`, each projection applied twice so that `x` ends
     /// orthogonal to `W` to working accuracy even after cancellation.
     pub(crate) fn project(&self, x: &mut [T]) {
-        for _ in 0..2 {
-            for i in 0..self.count {
-                let d = self.get(i);
-                let c = crate::dense::dot(d, x);
-                for (xi, &di) in x.iter_mut().zip(d) {
-                    *xi -= c * di;
-                }
+        self.project_since(0, x);
+    }
+
+    /// [`project`](Self::project) against the directions from `first` on.
+    fn project_since(&self, first: usize, x: &mut [T]) {
+        let rows = &self.buf[first * self.r..self.count * self.r];
+        if let Ok(w) = MatRef::from_row_major(rows, self.count - first, self.r) {
+            for _ in 0..2 {
+                crate::level2::project_out_rows(w, x);
             }
         }
     }
@@ -174,31 +171,32 @@ impl<'w, T: Real> Directions<'w, T> {
         g: &mut [T],
         scratch: &mut [T],
     ) -> Result<()> {
+        let (n, t) = (f.nrows(), self.count);
+        let (fw, rest) = scratch.split_at_mut(n * t);
+        if t > 0 {
+            let w = self.rows()?;
+            let fw = MatMut::from_row_major(fw, n, t)?;
+            matmul(fw, T::one(), f, w.transpose(), T::zero(), rest)?;
+        }
+        self.subtract_projection(f, MatRef::from_row_major(fw, n, t)?, g, rest)
+    }
+
+    /// `g <- F - V W^T` (`n x r` row-major) for `V = F W` (`n x t`), the
+    /// products' packing in `scratch`.
+    fn subtract_projection(
+        &self,
+        f: MatRef<'_, T>,
+        fw: MatRef<'_, T>,
+        g: &mut [T],
+        scratch: &mut [T],
+    ) -> Result<()> {
         let (n, r) = f.shape();
         let mut gv = MatMut::from_row_major(&mut g[..n * r], n, r)?;
         gv.copy_from(f)?;
-        let t = self.count;
-        if t == 0 {
+        if self.count == 0 {
             return Ok(());
         }
-        let w = self.rows()?;
-        let (fw, rest) = scratch.split_at_mut(n * t);
-        matmul(
-            MatMut::from_row_major(fw, n, t)?,
-            T::one(),
-            f,
-            w.transpose(),
-            T::zero(),
-            rest,
-        )?;
-        matmul(
-            gv,
-            -T::one(),
-            MatRef::from_row_major(fw, n, t)?,
-            w,
-            T::one(),
-            rest,
-        )
+        matmul(gv, -T::one(), fw, self.rows()?, T::one(), scratch)
     }
 
     /// `a <- P a P` for a symmetric `r x r` `a`: columns, then rows.
@@ -231,8 +229,8 @@ impl<'w, T: Real> Directions<'w, T> {
 /// Scratch of the iterations for `n` points, factor rank `<= r`, `p`
 /// attributes and up to `cap` directions (shared by both modes).
 const fn iteration_scratch_len(n: usize, r: usize, p: usize, cap: usize) -> usize {
-    let blocks = add(add(mul(n, p), mul(r, p)), mul(n, p));
-    let vectors = add(mul(2, r), n);
+    let blocks = add(mul(n, p), mul(r, p));
+    let vectors = mul(2, r);
     let solve = add(mul(2, n), r);
     let removal = max(cholesky_downdate_workspace_len(n), mul(6, r));
     let projected = add(
@@ -633,7 +631,7 @@ fn finish_exact<'s, T: Real>(
         )?
     };
     if let Some(out) = out {
-        write_kernel(f, &dirs, out, b.l, b.scratch)?;
+        write_kernel(f, &dirs, &steps, out, b.l, b.scratch)?;
     }
     Ok((steps, report))
 }
@@ -802,7 +800,7 @@ pub fn fair_transform_with_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
         )?
     };
     if let Some(out) = out {
-        write_kernel(f, &dirs, out, g_buf, scratch)?;
+        write_kernel(f, &dirs, &steps, out, g_buf, scratch)?;
     }
     Ok((steps, report))
 }
@@ -810,10 +808,8 @@ pub fn fair_transform_with_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
 /// The pieces of the iteration scratch.
 struct IterationBuffers<'w, T> {
     wt: &'w mut [T],
-    new_fw: &'w mut [T],
     v: &'w mut [T],
     col: &'w mut [T],
-    fv: &'w mut [T],
     inner: &'w mut [T],
 }
 
@@ -828,16 +824,14 @@ fn iteration_buffers<T>(
 ) -> Result<(&mut [T], IterationBuffers<'_, T>)> {
     let total = iteration_scratch_len(n, r, p, cap);
     let mut ws = Workspace::new(scratch, total)?;
-    let fixed = 2 * n * p + r * p + 2 * r + n;
+    let fixed = n * p + r * p + 2 * r;
     let alpha = ws.take(n * p)?;
     Ok((
         alpha,
         IterationBuffers {
             wt: ws.take(r * p)?,
-            new_fw: ws.take(n * p)?,
             v: ws.take(r)?,
             col: ws.take(r)?,
-            fv: ws.take(n)?,
             inner: ws.take(total - fixed)?,
         },
     ))
@@ -877,7 +871,7 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
     let floor = n_eps * n_eps * trace;
     for j in 0..opts.iterations {
         let alpha = MatMut::from_row_major(&mut *alpha_buf, n, p)?;
-        res.alpha(f, dirs, alpha, &mut *b.inner)?;
+        res.alpha(factor, dirs, alpha, &mut *b.wt, &mut *b.inner)?;
         let alpha = MatRef::from_row_major(&*alpha_buf, n, p)?;
         if r == 0 || !feature_directions(factor, alpha, dirs, floor, &mut b)? {
             break;
@@ -900,7 +894,8 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
     ))
 }
 
-/// Rows of `W^T`: `w_c = P F^T alpha_c` for each attribute, into `b.wt`;
+/// Rows of `W^T`: `w_c = P F^T alpha_c` for each attribute, in place on
+/// `b.wt` (holding `F^T alpha_c`);
 /// `false` when every one is at rounding level (nothing predictive left).
 fn feature_directions<T: Real>(
     factor: Factor<'_, T>,
@@ -909,11 +904,9 @@ fn feature_directions<T: Real>(
     floor: T,
     b: &mut IterationBuffers<'_, T>,
 ) -> Result<bool> {
-    let (n, r) = factor.f.shape();
+    let r = factor.f.ncols();
     let mut predictive = false;
     for (c, w) in b.wt.chunks_exact_mut(r).enumerate() {
-        alpha.copy_col_to(c, &mut b.fv[..n]);
-        factor.mul_transpose(&b.fv[..n], w);
         dirs.project(w);
         predictive |= crate::dense::dot(w, w) > threshold(alpha, c, floor);
     }
@@ -932,9 +925,7 @@ fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
 /// Orthonormalizes the rows of `W^T` (already orthogonal to the earlier
 /// directions) among themselves and removes each direction `w` left above
 /// its threshold, storing its dual vector and `F w` in `slot` (zeros for
-/// a dropped one). `F w` follows from `F` times the raw row and the
-/// Gram-Schmidt coefficients. Returns the directions added and the
-/// refactorizations.
+/// a dropped one). Returns the directions added and the refactorizations.
 fn add_directions<T: Real, R: Resolvent<T>>(
     factor: Factor<'_, T>,
     alpha: MatRef<'_, T>,
@@ -950,21 +941,10 @@ fn add_directions<T: Real, R: Resolvent<T>>(
     let first = dirs.count;
     let (mut added, mut refactored) = (0, 0);
     for c in 0..alpha.ncols() {
-        b.v.copy_from_slice(&b.wt[c * r..(c + 1) * r]);
-        factor.mul(b.v, &mut b.fv[..n]);
         let dual = &mut duals[c * n..(c + 1) * n];
         let value = &mut values[c * n..(c + 1) * n];
-        for _ in 0..2 {
-            for (q, i) in (first..dirs.count).enumerate() {
-                let gamma = crate::dense::dot(dirs.get(i), b.v);
-                for (x, &d) in b.v.iter_mut().zip(dirs.get(i)) {
-                    *x -= gamma * d;
-                }
-                for (x, &d) in b.fv.iter_mut().zip(&b.new_fw[q * n..(q + 1) * n]) {
-                    *x -= gamma * d;
-                }
-            }
-        }
+        b.v.copy_from_slice(&b.wt[c * r..(c + 1) * r]);
+        dirs.project_since(first, b.v);
         let norm2 = crate::dense::dot(b.v, b.v);
         if !(norm2 > threshold(alpha, c, floor)) || !dirs.has_room() {
             dual.fill(T::zero());
@@ -973,37 +953,68 @@ fn add_directions<T: Real, R: Resolvent<T>>(
         }
         let inv = norm2.sqrt().recip();
         b.v.iter_mut().for_each(|x| *x *= inv);
-        b.fv.iter_mut().for_each(|x| *x *= inv);
         dirs.push(b.v)?;
-        b.new_fw[added * n..(added + 1) * n].copy_from_slice(b.fv);
-        value.copy_from_slice(b.fv);
-        factor.dual.solve(b.v, &mut *b.col, dual)?;
-        refactored += usize::from(res.remove(f, dirs, b.v, b.fv, &mut *b.inner)?);
+        factor.values_and_dual(b.v, value, b.col, dual)?;
+        refactored += usize::from(res.remove(f, dirs, b.v, value, &mut *b.inner)?);
         added += 1;
     }
     Ok((added, refactored))
 }
 
 /// `out <- G G^T` with `G = F P` (both triangles, exactly symmetric), using
-/// `g_buf` (`n r`) and `scratch`.
+/// `g_buf` (`n r`) and `scratch`. `F W` is read from the values the steps
+/// kept (`u_l = F w_l`, in the order the directions were removed).
 fn write_kernel<T: Real>(
     f: MatRef<'_, T>,
     dirs: &Directions<'_, T>,
+    steps: &FairSteps<'_, T>,
     mut out: MatMut<'_, T>,
     g_buf: &mut [T],
     scratch: &mut [T],
 ) -> Result<()> {
     let (n, r) = f.shape();
     let g_buf = &mut g_buf[..n * r];
-    dirs.project_factor(f, g_buf, scratch)?;
+    let (fw, rest) = scratch.split_at_mut(n * dirs.count);
+    if gather_removed_values(steps, fw) == dirs.count {
+        let fw = MatRef::from_row_major(fw, n, dirs.count)?;
+        dirs.subtract_projection(f, fw, g_buf, rest)?;
+    } else {
+        dirs.project_factor(f, g_buf, scratch)?;
+    }
     let g = MatRef::from_row_major(g_buf, n, r)?;
-    crate::dense::gram_lower(out.rb_mut(), T::one(), g, T::zero(), scratch)?;
+    crate::dense::gram_lower(out.rb_mut(), T::one(), g, T::zero(), &mut *scratch)?;
     for i in 0..n {
         for j in 0..i {
             *out.at_mut(j, i) = out.at(i, j);
         }
     }
     Ok(())
+}
+
+/// Copies the value vectors of the removed directions (the non-zero ones:
+/// a dropped direction keeps zeros) as the columns of the row-major `n x t`
+/// `fw`, as far as they fit; returns how many there were.
+fn gather_removed_values<T: Real>(steps: &FairSteps<'_, T>, fw: &mut [T]) -> usize {
+    let n = steps.n();
+    let t = fw.len() / n.max(1);
+    let mut count = 0;
+    for j in 0..steps.applied() {
+        let Some((_, values)) = steps.get(j) else {
+            break;
+        };
+        for c in 0..values.ncols() {
+            if (0..n).all(|i| values.at(i, c) == T::zero()) {
+                continue;
+            }
+            if count < t {
+                for i in 0..n {
+                    fw[i * t + count] = values.at(i, c);
+                }
+            }
+            count += 1;
+        }
+    }
+    count
 }
 
 /// The feature factor `F` (`n x r`), whether it is lower triangular (the
@@ -1037,7 +1048,9 @@ impl<T: Real> Dual<'_, T> {
         let y = &mut y[..w.len()];
         y.copy_from_slice(w);
         match self.lookup {
-            None => Cholesky::from_factor_unchecked(self.tri).solve_upper_in_place(y)?,
+            None => Cholesky::from_factor_unchecked(self.tri)
+                .solve_upper_in_place(y)
+                .map_err(|_| dual_overflow())?,
             Some(rows) => back_substitute_rows(self.tri, rows, y)?,
         }
         out.fill(T::zero());
@@ -1046,6 +1059,13 @@ impl<T: Real> Dual<'_, T> {
             Some(rows) => rows.iter().zip(y.iter()).for_each(|(&i, &v)| out[i] = v),
         }
         Ok(())
+    }
+}
+
+/// A dual vector that is not representable.
+fn dual_overflow() -> Error {
+    Error::Overflow {
+        what: "the dual vector of a removed direction",
     }
 }
 
@@ -1058,9 +1078,7 @@ fn back_substitute_rows<T: Real>(tri: MatRef<'_, T>, rows: &[usize], y: &mut [T]
         let s = (i + 1..y.len()).fold(y[i], |s, j| s - tri.at(rows[j], i) * y[j]);
         y[i] = s / tri.at(rows[i], i);
         if !y[i].is_finite() {
-            return Err(Error::Overflow {
-                what: "the dual vector of a removed direction",
-            });
+            return Err(dual_overflow());
         }
     }
     Ok(())
@@ -1074,6 +1092,28 @@ impl<T: Real> Factor<'_, T> {
         } else {
             Shape::Full
         }
+    }
+
+    /// `values <- F w` and `dual <-` the dual vector of `w` (see [`Dual`]),
+    /// `y` (length `>= r`) as scratch. A square lower-triangular `F` (the
+    /// Cholesky factor of a full-rank `K`) is read once for both.
+    fn values_and_dual(
+        &self,
+        w: &[T],
+        values: &mut [T],
+        y: &mut [T],
+        dual: &mut [T],
+    ) -> Result<()> {
+        let (n, r) = self.f.shape();
+        if self.lower && n == r && self.dual.lookup.is_none() && self.dual.scatter.is_none() {
+            crate::level2::mul_and_solve_upper(self.f, w, values, dual);
+            return match dual.iter().all(|x| x.is_finite()) {
+                true => Ok(()),
+                false => Err(dual_overflow()),
+            };
+        }
+        self.mul(w, values);
+        self.dual.solve(w, y, dual)
     }
 
     /// `y <- F x`.

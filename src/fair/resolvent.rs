@@ -26,10 +26,11 @@
 //! downdate of `M`) fail, the resolvent is refactored from the current
 //! factor (counted in the report) rather than giving up.
 
-use super::Directions;
+use super::{Directions, Factor};
 use crate::cholesky::{Cholesky, cholesky_in_place};
 use crate::dense::matmul;
 use crate::error::{Error, Result};
+use crate::level2::{Shape, gemv, gemv_transpose, solve_upper_mul_transpose};
 use crate::op::LinearOperator;
 use crate::real::Real;
 use crate::view::{MatMut, MatRef};
@@ -37,12 +38,14 @@ use crate::view::{MatMut, MatRef};
 /// Applies the current `(K_j + lambda I)^{-1}` and removes directions.
 pub(crate) trait Resolvent<T: Real> {
     /// `alpha <- (K_j + lambda I)^{-1} A` for the protected attributes `A`
-    /// (`n x p`), into the row-major `alpha`.
+    /// (`n x p`), into the row-major `alpha`, and `F^T alpha_c` into the
+    /// row `c` of `wt` (`p x r`, row-major).
     fn alpha(
         &mut self,
-        f: MatRef<'_, T>,
+        factor: Factor<'_, T>,
         dirs: &Directions<'_, T>,
         alpha: MatMut<'_, T>,
+        wt: &mut [T],
         scratch: &mut [T],
     ) -> Result<()>;
 
@@ -152,18 +155,16 @@ impl<'w, 'p, T: Real> CapacitanceResolvent<'w, 'p, T> {
         Ok(())
     }
 
-    /// Column `i` of `Y`.
-    fn y_col(&self, i: usize) -> &[T] {
+    /// `Y^T` over the pending directions (`t x n`, row-major).
+    fn yt(&self) -> Result<MatRef<'_, T>> {
         let n = self.l0.nrows();
-        &self.y[i * n..(i + 1) * n]
+        MatRef::from_row_major(&self.y[..self.t * n], self.t, n)
     }
 
     /// `g <- S^{-1} Y^T x` over the pending directions (`t` of them).
     fn capacitance_solve(&self, x: &[T], g: &mut [T]) -> Result<()> {
         let t = self.t;
-        for (i, gi) in g.iter_mut().enumerate().take(t) {
-            *gi = crate::dense::dot(self.y_col(i), x);
-        }
+        gemv(self.yt()?, Shape::Full, x, &mut g[..t]);
         let s = Cholesky::from_factor_unchecked(self.s.rb().submatrix(0, 0, t, t)?);
         s.solve_in_place(&mut g[..t])
     }
@@ -172,24 +173,30 @@ impl<'w, 'p, T: Real> CapacitanceResolvent<'w, 'p, T> {
 impl<T: Real> Resolvent<T> for CapacitanceResolvent<'_, '_, T> {
     fn alpha(
         &mut self,
-        _f: MatRef<'_, T>,
+        factor: Factor<'_, T>,
         _dirs: &Directions<'_, T>,
         mut alpha: MatMut<'_, T>,
+        wt: &mut [T],
         scratch: &mut [T],
     ) -> Result<()> {
         let (n, p) = self.protected.shape();
-        let (zc, g) = scratch.split_at_mut(n);
+        let r = factor.f.ncols();
+        let (zc, rest) = scratch.split_at_mut(n);
+        let (yg, g) = rest.split_at_mut(n);
         for c in 0..p {
             self.z.rb().copy_col_to(c, zc);
             if self.t > 0 {
                 self.capacitance_solve(zc, g)?;
-                for (i, &gi) in g.iter().enumerate().take(self.t) {
-                    for (z, &y) in zc.iter_mut().zip(self.y_col(i)) {
-                        *z += gi * y;
-                    }
-                }
+                gemv_transpose(self.yt()?, Shape::Full, &g[..self.t], yg);
+                zc.iter_mut().zip(&*yg).for_each(|(z, &y)| *z += y);
             }
-            Cholesky::from_factor_unchecked(self.l0.rb()).solve_upper_in_place(zc)?;
+            let w = &mut wt[c * r..(c + 1) * r];
+            solve_upper_mul_transpose(self.l0.rb(), factor.f, factor.shape(), zc, w);
+            if !zc.iter().all(|x| x.is_finite()) {
+                return Err(Error::Overflow {
+                    what: "(K_j + lambda I)^{-1} a",
+                });
+            }
             alpha.set_col_from(c, zc);
         }
         Ok(())
@@ -211,9 +218,8 @@ impl<T: Real> Resolvent<T> for CapacitanceResolvent<'_, '_, T> {
             col.copy_from_slice(v);
             Cholesky::from_factor_unchecked(self.l0.rb()).solve_lower_in_place(col)?;
             // the new row of the factor of S: L_S l = -Y^T y, d = 1 - y.y - l.l
-            for (i, r) in row.iter_mut().enumerate().take(t) {
-                *r = -crate::dense::dot(self.y_col(i), col);
-            }
+            gemv(self.yt()?, Shape::Full, col, &mut row[..t]);
+            row[..t].iter_mut().for_each(|r| *r = -*r);
             Cholesky::from_factor_unchecked(self.s.rb().submatrix(0, 0, t, t)?)
                 .solve_lower_in_place(&mut row[..t])?;
             let d =
@@ -291,11 +297,13 @@ impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, '_, T> {
     /// column of the protected attributes `a`.
     fn alpha(
         &mut self,
-        f: MatRef<'_, T>,
+        factor: Factor<'_, T>,
         dirs: &Directions<'_, T>,
         mut a: MatMut<'_, T>,
+        wt: &mut [T],
         scratch: &mut [T],
     ) -> Result<()> {
+        let f = factor.f;
         let (n, m) = f.shape();
         let (col, rest) = scratch.split_at_mut(n);
         let (z, rest) = rest.split_at_mut(m);
@@ -309,9 +317,11 @@ impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, '_, T> {
             chol.solve_in_place(z)?;
             dirs.project(z);
             crate::level2::gemv(f, crate::level2::Shape::Full, z, fz);
-            for (i, (&ai, &fzi)) in col.iter().zip(fz.iter()).enumerate() {
-                *a.at_mut(i, c) = (ai - fzi) * inv;
-            }
+            col.iter_mut()
+                .zip(&*fz)
+                .for_each(|(ai, &fzi)| *ai = (*ai - fzi) * inv);
+            a.set_col_from(c, col);
+            factor.mul_transpose(col, &mut wt[c * m..(c + 1) * m]);
         }
         Ok(())
     }
@@ -408,13 +418,27 @@ mod tests {
         assert_eq!(res.t, 0);
         // and alpha is (G G^T + lambda I)^{-1} a
         let mut alpha = [0.0; 3];
-        res.alpha(
+        let mut wt = [0.0; 3];
+        let dual = super::super::Dual {
+            tri: f,
+            lookup: None,
+            scatter: None,
+        };
+        let factor = Factor {
             f,
+            lower: true,
+            dual,
+        };
+        res.alpha(
+            factor,
             &dirs,
             MatMut::from_row_major(&mut alpha, 3, 1).unwrap(),
+            &mut wt,
             &mut scratch,
         )
         .unwrap();
+        // F = I: F^T alpha is alpha (the lower triangle of I is I)
+        assert_eq!(wt, alpha);
         let want = [1.0 / lambda, 2.0 / lambda, 3.0 / (1.0 + lambda)];
         assert!(
             alpha
