@@ -263,11 +263,7 @@ impl<T: Real> FmaKernel for SolveUpperMulTranspose<'_, '_, '_, '_, T> {
                 continue;
             }
             let i = end - 1;
-            let zi = z[i] / l.at(i, i);
-            z[i] = zi;
-            for (k, zk) in z[..i].iter_mut().enumerate() {
-                *zk = madd::<T, FMA>(-zi, l.at(i, k), *zk);
-            }
+            let zi = backward_row::<T, FMA>(l, i, z);
             for (k, wk) in w[..row_len(shape, i, r)].iter_mut().enumerate() {
                 *wk = madd::<T, FMA>(zi, f.at(i, k), *wk);
             }
@@ -331,6 +327,18 @@ pub(crate) fn project_out_rows<T: Real>(rows: MatRef<'_, T>, x: &mut [T]) {
     dispatch(ProjectOutRows { rows, x });
 }
 
+/// One unblocked step of backward substitution through indexed access:
+/// `z_i <- z_i / l_ii`, `z[..i] -= z_i L[i, ..i]`; returns `z_i`.
+#[inline(always)]
+fn backward_row<T: Real, const FMA: bool>(l: MatRef<'_, T>, i: usize, z: &mut [T]) -> T {
+    let zi = z[i] / l.at(i, i);
+    z[i] = zi;
+    for (k, zk) in z[..i].iter_mut().enumerate() {
+        *zk = madd::<T, FMA>(-zi, l.at(i, k), *zk);
+    }
+    zi
+}
+
 /// `y <- L x` and `z <- L^{-T} x` for a lower-triangular `L` with
 /// contiguous rows, as a dispatched computation: one pass over `L`.
 struct MulAndSolveUpper<'a, 'x, 'y, 'z, T> {
@@ -359,11 +367,7 @@ impl<T: Real> FmaKernel for MulAndSolveUpper<'_, '_, '_, '_, T> {
             }
             let i = end - 1;
             y[i] = dot_with::<T, FMA>(i + 1, |k| (l.at(i, k), x[k]));
-            let zi = z[i] / l.at(i, i);
-            z[i] = zi;
-            for (k, zk) in z[..i].iter_mut().enumerate() {
-                *zk = madd::<T, FMA>(-zi, l.at(i, k), *zk);
-            }
+            backward_row::<T, FMA>(l, i, z);
             end = i;
         }
     }

@@ -189,6 +189,11 @@ fn preconditions_conjugate_gradients_on_the_exact_system() {
     let mut xq = vec![0.0; n];
     let mut ws = vec![0.0; conjugate_gradient_workspace_len(n, 0, pre.solve_workspace_len())];
     let with = conjugate_gradient(&kl.view(), Some(&pre), &b, &mut xq, opts, &mut ws).unwrap();
+    eprintln!(
+        "CG to 1e-8 on K + lambda I (n = {n}): {} iterations plain, {} with the Nystroem \
+         preconditioner (m = 40)",
+        plain.iterations, with.iterations
+    );
     assert!(
         with.iterations * 5 < plain.iterations,
         "with {} without {}",
