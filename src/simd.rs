@@ -39,12 +39,13 @@ const COMPILED_FMA: bool =
 /// Runs `kernel` on the fastest code path this CPU supports.
 #[inline]
 pub(crate) fn dispatch<K: FmaKernel>(kernel: K) -> K::Output {
-    #[cfg(all(feature = "std", target_arch = "x86_64", not(target_feature = "fma")))]
+    #[cfg(all(
+        feature = "std",
+        target_arch = "x86_64",
+        any(miri, not(target_feature = "fma"))
+    ))]
     {
-        if !PORTABLE_ONLY.load(Ordering::Relaxed)
-            && std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-        {
+        if !PORTABLE_ONLY.load(Ordering::Relaxed) && avx2_fma_available() {
             // SAFETY: `run_avx2_fma` only requires the CPU to support AVX2 and
             // FMA, which was checked just above.
             #[allow(unsafe_code)]
@@ -54,7 +55,27 @@ pub(crate) fn dispatch<K: FmaKernel>(kernel: K) -> K::Output {
     kernel.run::<COMPILED_FMA>()
 }
 
-#[cfg(all(feature = "std", target_arch = "x86_64", not(target_feature = "fma")))]
+/// Whether this CPU has AVX2 and FMA. Miri has no CPUID: there the build's
+/// target features stand for the CPU's, so that a Miri run with
+/// `-C target-feature=+avx2,+fma` executes (and checks) the call above.
+#[cfg(all(
+    feature = "std",
+    target_arch = "x86_64",
+    any(miri, not(target_feature = "fma"))
+))]
+fn avx2_fma_available() -> bool {
+    if cfg!(miri) {
+        cfg!(all(target_feature = "avx2", target_feature = "fma"))
+    } else {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+}
+
+#[cfg(all(
+    feature = "std",
+    target_arch = "x86_64",
+    any(miri, not(target_feature = "fma"))
+))]
 #[target_feature(enable = "avx2,fma")]
 fn run_avx2_fma<K: FmaKernel>(kernel: K) -> K::Output {
     kernel.run::<true>()

@@ -458,9 +458,11 @@ fn empty_and_one_by_one() {
     let mut chol =
         cholesky_in_place(MatMut::from_row_major(&mut a, 1, 1).unwrap(), &mut ws).unwrap();
     chol.update(&[4.0], &mut ws).unwrap(); // 9 + 16 = 25
-    assert_eq!(chol.l().get(0, 0), Some(5.0));
+    // a few ulps: the library's square root (and Miri's, which perturbs it)
+    let ulps = 32.0 * f32::EPSILON;
+    assert!((chol.l().get(0, 0).unwrap() - 5.0).abs() <= 5.0 * ulps);
     chol.downdate(&[3.0], &mut ws).unwrap(); // 25 - 9 = 16
-    assert!((chol.l().get(0, 0).unwrap() - 4.0).abs() <= 4.0 * f32::EPSILON);
+    assert!((chol.l().get(0, 0).unwrap() - 4.0).abs() <= 4.0 * ulps);
     assert_eq!(
         chol.downdate(&[4.0], &mut ws),
         Err(Error::DowndateFailed { index: 0 })

@@ -72,7 +72,7 @@ pub type CholeskyMut<'a, T> = Cholesky<MatMut<'a, T>>;
 pub type FixedCholesky<T, const N: usize> = Cholesky<[[T; N]; N]>;
 
 /// Workspace length of [`cholesky_in_place`] for order `n`: `n` for the
-/// diagonal backup, plus packing space for the blocked kernel when `n > 48`
+/// diagonal backup, plus packing space for the blocked kernel when `n > 32`
 /// (about `14 * min(n, 128)` per row).
 pub const fn cholesky_in_place_workspace_len(n: usize) -> usize {
     add(n, blocked_workspace_len(n))
@@ -85,7 +85,7 @@ pub const fn cholesky_in_place_workspace_len(n: usize) -> usize {
 /// strictly lower triangle of the input (so a full symmetric matrix keeps
 /// it unchanged): that copy, with the diagonal saved in the workspace, is
 /// what restores the input exactly when the factorization fails. Cost
-/// `n^3 / 3` flops; orders above 48 run a two-level blocked algorithm
+/// `n^3 / 3` flops; orders above 32 run a two-level blocked algorithm
 /// whose updates use an FMA register tile (AVX2 picked at run time with
 /// `std`). Workspace [`cholesky_in_place_workspace_len`]`(n)`.
 ///

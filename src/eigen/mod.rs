@@ -386,5 +386,16 @@ fn scale_factor<T: Real>(anorm: T) -> T {
         return T::one();
     };
     let k = (target / anorm).log2().round().to_i32().unwrap_or(0);
-    (T::one() + T::one()).powi(k)
+    power_of_two(k)
+}
+
+/// `2^k` by repeated doubling or halving, exact in binary floating point
+/// (no `powi`, whose result a platform may round).
+fn power_of_two<T: Real>(k: i32) -> T {
+    let step = if k >= 0 {
+        T::one() + T::one()
+    } else {
+        T::from_f64(0.5)
+    };
+    (0..k.unsigned_abs()).fold(T::one(), |s, _| s * step)
 }
