@@ -101,7 +101,9 @@ impl<'s, T: Real> NystromInverse<'s, T> {
     /// - [`Error::NonFinite`] for a non-finite kernel entry;
     /// - [`Error::WorkspaceTooSmall`] for short storage or workspace;
     /// - [`Error::NotPositiveDefinite`] when `W` does not factor even with
-    ///   the largest jitter (the kernel is not positive semi-definite).
+    ///   the largest jitter (the kernel is not positive semi-definite);
+    /// - [`Error::Overflow`] if an entry of `B = K_nm L_W^{-T}` or of
+    ///   `lambda I + B^T B` is not representable.
     pub fn from_landmarks<S: SymmetricSource<T> + ?Sized>(
         kernel: &S,
         landmarks: &[usize],
@@ -228,7 +230,7 @@ impl<'s, T: Real> NystromInverse<'s, T> {
             let bt = (0..t.len()).fold(T::zero(), |s, k| s + self.b.at(i, k) * t[k]);
             *xi = (*xi - bt) * inv;
         }
-        Ok(())
+        crate::view::finite_or_overflow(x, "the Nystroem-Woodbury solution")
     }
 }
 
@@ -339,7 +341,7 @@ impl<T: Real> LinearOperator<T> for NystromInverse<'_, T> {
         for (yi, &xi) in y.iter_mut().zip(x) {
             *yi += self.lambda * xi;
         }
-        Ok(())
+        crate::view::finite_or_overflow(y, "the Nystroem product")
     }
     /// Symmetric.
     fn apply_transpose(&self, x: &[T], y: &mut [T], ws: &mut [T]) -> Result<()> {

@@ -29,7 +29,10 @@ pub trait LinearOperator<T: Real> {
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] on wrong lengths,
-    /// [`Error::WorkspaceTooSmall`], or the operator's own errors.
+    /// [`Error::NonFinite`] for a non-finite `x` (or operator entry),
+    /// [`Error::WorkspaceTooSmall`], [`Error::Overflow`] if an entry of the
+    /// result is not representable (`y` overwritten), or the operator's own
+    /// errors.
     fn apply(&self, x: &[T], y: &mut [T], ws: &mut [T]) -> Result<()>;
 
     /// `y <- Op^T x`.
@@ -78,7 +81,8 @@ pub trait Solve<T: Real>: LinearOperator<T> {
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`], [`Error::NonFinite`] for a non-finite
-    /// right-hand side, [`Error::WorkspaceTooSmall`].
+    /// right-hand side, [`Error::WorkspaceTooSmall`], [`Error::Overflow`] if
+    /// an entry of the solution is not representable (`b` overwritten).
     fn solve_in_place(&self, b: &mut [T], ws: &mut [T]) -> Result<()>;
 
     /// Scratch length [`solve_block_in_place`](Self::solve_block_in_place)
@@ -129,7 +133,12 @@ impl<T: Real> LinearOperator<T> for MatRef<'_, T> {
     fn apply(&self, x: &[T], y: &mut [T], _ws: &mut [T]) -> Result<()> {
         expect_dim("apply: length of x", MatRef::ncols(self), x.len())?;
         expect_dim("apply: length of y", MatRef::nrows(self), y.len())?;
+        crate::view::check_finite_slice(x, "x")?;
         crate::level2::gemv(*self, crate::level2::Shape::Full, x, y);
+        if crate::view::finite_or_overflow(y, "A x").is_err() {
+            self.check_finite("A")?;
+            return Err(Error::Overflow { what: "A x" });
+        }
         Ok(())
     }
     /// `y <- A^T x`, `2 m n` flops.

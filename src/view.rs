@@ -445,6 +445,15 @@ pub(crate) fn first_non_finite<T: Real>(x: &[T]) -> Option<usize> {
     })
 }
 
+/// Fails with [`Error::Overflow`] (`what` names the result) if a computed
+/// result holds an infinity or a NaN: the product or solution overflowed.
+pub(crate) fn finite_or_overflow<T: Real>(x: &[T], what: &'static str) -> Result<()> {
+    match first_non_finite(x) {
+        Some(_) => Err(Error::Overflow { what }),
+        None => Ok(()),
+    }
+}
+
 /// First non-finite entry of a vector, as `Err(NonFinite)` naming `argument`.
 pub(crate) fn check_finite_slice<T: Real>(x: &[T], argument: &'static str) -> Result<()> {
     match first_non_finite(x) {

@@ -803,3 +803,20 @@ fn greedy_nystrom_below_the_requested_rank() {
     assert!(min_eigenvalue(&out) > -1e-12);
     assert!(out.data.iter().all(|v| v.is_finite()));
 }
+
+/// The removed directions depend on each attribute only up to scale, so
+/// attributes of extreme magnitude (whose `alpha` would overflow or
+/// underflow) give the transform of the unit-scale attribute.
+#[test]
+fn attributes_of_extreme_magnitude_give_the_unit_scale_transform() {
+    let (_, k, a) = problem(25, 0.8, 31);
+    let a = first_columns(&a, 1);
+    let (reference, _, _) = exact(&k, &a, 0.1, 3);
+    for scale in [1e300, 1e-300, 1e-310] {
+        let scaled = Dense::from_fn(a.n, 1, |i, _| a.at(i, 0) * scale);
+        let (kk, report, _) = exact(&k, &scaled, 0.1, 3);
+        assert_eq!(report.applied, 3, "scale {scale:e}");
+        let err = kk.max_diff(&reference);
+        assert!(err < 1e-9 * k.max_abs(), "scale {scale:e}: {err}");
+    }
+}

@@ -619,3 +619,37 @@ fn error_cases() {
     ));
     let _ = kron_apply_workspace_len(&[2, 3], &[2, 3]);
 }
+
+/// Results too large for the scalar type are `Overflow` errors, never an
+/// infinity or a NaN returned as a value.
+#[test]
+fn overflowing_results_are_errors() {
+    let big = [[1e200, 0.0], [0.0, 1e200]];
+    let k = Kronecker::new(&[MatRef::from_array(&big), MatRef::from_array(&big)]).unwrap();
+    assert!(matches!(k.trace(), Err(Error::Overflow { .. })));
+    let mut y = [0.0; 4];
+    let mut ws = vec![0.0; k.apply_workspace_len()];
+    assert!(matches!(
+        k.apply(&[1.0; 4], &mut y, &mut ws),
+        Err(Error::Overflow { .. })
+    ));
+    // a tiny noise on a tiny spectrum: (K + s^2 I)^{-1} b overflows
+    let tiny = [[1e-300, 0.0], [0.0, 1e-300]];
+    let kt = Kronecker::new(&[MatRef::from_array(&tiny), MatRef::from_array(&tiny)]).unwrap();
+    let orders = [2, 2];
+    let mut storage = vec![0.0; kronecker_eigen_storage_len(&orders)];
+    let mut ews = vec![0.0; kronecker_eigen_workspace_len(&orders)];
+    let eig = kt.eigen(&mut storage, &mut ews).unwrap();
+    let noisy = eig.with_noise(1e-300).unwrap();
+    let mut b = [1e300; 4];
+    let mut sws = vec![0.0; noisy.solve_workspace_len()];
+    assert!(matches!(
+        noisy.solve_in_place(&mut b, &mut sws),
+        Err(Error::Overflow { .. })
+    ));
+    let mut gws = vec![0.0; noisy.gp_workspace_len()];
+    assert!(matches!(
+        noisy.log_marginal_likelihood(&[1e300; 4], &mut gws),
+        Err(Error::Overflow { .. })
+    ));
+}

@@ -92,7 +92,9 @@ impl<T: Real, S: AsMatMut<Scalar = T>> Cholesky<S> {
     ///   leading block of `A - x x^T` that is not positive definite, i.e.
     ///   the smallest `k` with `1 - sum_{i<=k} p_i^2` not positive (or a new
     ///   diagonal entry that would underflow to zero). The factor is then
-    ///   unchanged, bit for bit.
+    ///   unchanged, bit for bit;
+    /// - [`Error::Overflow`] when an entry of the downdated factor would not
+    ///   be representable (the factor unchanged, as above).
     ///
     /// ```
     /// use gramkit::{Error, MatMut, cholesky::{cholesky_in_place, cholesky_downdate_workspace_len}};

@@ -408,7 +408,12 @@ fn exact_buffers<T>(
 ///   protected attribute;
 /// - [`Error::DimensionMismatch`] for mismatched sizes;
 /// - [`Error::NonFinite`] for a non-finite kernel entry or attribute;
-/// - [`Error::WorkspaceTooSmall`] for short `steps`, `ws` or `iws`.
+/// - [`Error::WorkspaceTooSmall`] for short `steps`, `ws` or `iws`;
+/// - [`Error::NotPositiveDefinite`] if `K + lambda I` does not factor (`K`
+///   is not positive semi-definite: an eigenvalue below `-lambda`);
+/// - [`Error::Overflow`] if an intermediate (`(K_j + lambda I)^{-1} a`, a
+///   dual vector) is not representable, for kernels or attributes of
+///   extreme magnitude.
 ///
 /// ```
 /// use gramkit::{MatMut, MatRef};

@@ -80,6 +80,19 @@ fn factor_projected_gram<T: Real>(
     cholesky_in_place(a, rest).map(|_| ())
 }
 
+/// `max_i |x_i|`, or one for a zero vector. The directions removed depend
+/// on each protected attribute only up to scale: divided by this, its
+/// `alpha` neither overflows nor underflows for attributes of extreme
+/// magnitude.
+fn unit_max_divisor<T: Real>(x: impl Iterator<Item = T>) -> T {
+    let largest = x.fold(T::zero(), |m, v| m.max(v.abs()));
+    if largest > T::zero() {
+        largest
+    } else {
+        T::one()
+    }
+}
+
 /// `a_ii += s`.
 fn add_to_diagonal<T: Real>(a: &mut MatMut<'_, T>, s: T) {
     for i in 0..a.nrows() {
@@ -146,9 +159,16 @@ impl<'w, 'p, T: Real> CapacitanceResolvent<'w, 'p, T> {
         Ok(out)
     }
 
-    /// `z <- L_0^{-1} A` and no direction pending in `Y`.
+    /// `z <- L_0^{-1} A` (columns of `A` scaled to a largest entry of one)
+    /// and no direction pending in `Y`.
     fn restart(&mut self) -> Result<()> {
         self.z.copy_from(self.protected)?;
+        for c in 0..self.z.ncols() {
+            let d = unit_max_divisor((0..self.z.nrows()).map(|i| self.z.at(i, c)));
+            for i in 0..self.z.nrows() {
+                *self.z.at_mut(i, c) = self.z.at(i, c) / d;
+            }
+        }
         Cholesky::from_factor_unchecked(self.l0.rb())
             .solve_lower_matrix_in_place(self.z.rb_mut())?;
         self.t = 0;
@@ -312,6 +332,8 @@ impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, '_, T> {
         let chol = Cholesky::from_factor_unchecked(self.l.rb());
         for c in 0..a.ncols() {
             self.protected.copy_col_to(c, col);
+            let d = unit_max_divisor(col.iter().copied());
+            col.iter_mut().for_each(|v| *v /= d);
             crate::level2::gemv_transpose(f, crate::level2::Shape::Full, col, z);
             dirs.project(z);
             chol.solve_in_place(z)?;
@@ -416,7 +438,7 @@ mod tests {
             );
         }
         assert_eq!(res.t, 0);
-        // and alpha is (G G^T + lambda I)^{-1} a
+        // and alpha is (G G^T + lambda I)^{-1} a, for a scaled to unit max
         let mut alpha = [0.0; 3];
         let mut wt = [0.0; 3];
         let dual = super::super::Dual {
@@ -439,7 +461,8 @@ mod tests {
         .unwrap();
         // F = I: F^T alpha is alpha (the lower triangle of I is I)
         assert_eq!(wt, alpha);
-        let want = [1.0 / lambda, 2.0 / lambda, 3.0 / (1.0 + lambda)];
+        // of the attribute scaled to a largest entry of one: a / 3
+        let want = [1.0 / lambda, 2.0 / lambda, 3.0 / (1.0 + lambda)].map(|v| v / 3.0);
         assert!(
             alpha
                 .iter()

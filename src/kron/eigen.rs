@@ -273,11 +273,13 @@ impl<T: Real> NoisyKronecker<'_, '_, T> {
         let rest = ws.take(self.eig.transform_workspace_len())?;
         self.eig.transform(true, x, z, rest)?;
         self.eig.scale_by_spectrum(z, f);
-        self.eig.transform(false, z, y, rest)
+        self.eig.transform(false, z, y, rest)?;
+        crate::view::finite_or_overflow(y, "a spectral product of K + s^2 I")
     }
 
     /// `log|K + s^2 I| = sum_j log(l_j + s^2)` over all `N` eigenvalues,
-    /// `O(N)` logarithms, no workspace.
+    /// `O(N)` logarithms, no workspace. `+inf` if an `l_j + s^2` overflows
+    /// (the [`LogDet`] implementation reports that as [`Error::Overflow`]).
     pub fn log_det(&self) -> T {
         let mut sum = T::zero();
         for_each_product(&self.eig.values, |l| sum += (l + self.s2).ln());
@@ -327,6 +329,8 @@ impl<T: Real> Solve<T> for NoisyKronecker<'_, '_, T> {
 
 impl<T: Real> LogDet<T> for NoisyKronecker<'_, '_, T> {
     fn log_det(&self) -> Result<T> {
-        Ok(NoisyKronecker::log_det(self))
+        let log_det = NoisyKronecker::log_det(self);
+        crate::view::finite_or_overflow(&[log_det], "log|K + s^2 I|")?;
+        Ok(log_det)
     }
 }

@@ -51,7 +51,9 @@ impl<T: Real> NoisyKronecker<'_, '_, T> {
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`], [`Error::NonFinite`] for `y`,
-    /// [`Error::WorkspaceTooSmall`].
+    /// [`Error::WorkspaceTooSmall`]; [`Error::Overflow`] if the value is not
+    /// representable (`y^T (K + s^2 I)^{-1} y` or the log-determinant
+    /// overflows).
     pub fn log_marginal_likelihood(&self, y: &[T], ws: &mut [T]) -> Result<T> {
         let n = self.eig.n;
         expect_dim("log_marginal_likelihood: length of y", n, y.len())?;
@@ -67,7 +69,9 @@ impl<T: Real> NoisyKronecker<'_, '_, T> {
                 fit += v * v / (l + self.s2);
             }
         });
-        Ok(self.assemble_lml(fit))
+        let lml = self.assemble_lml(fit);
+        crate::view::finite_or_overflow(&[lml], "the log marginal likelihood")?;
+        Ok(lml)
     }
 
     /// `-1/2 fit - 1/2 log|K + s^2 I| - N/2 log 2 pi`.

@@ -138,14 +138,17 @@ impl<'a, T: Real> Kronecker<'a, T> {
     /// `tr K = prod_i tr A_i`, `sum n_i` additions.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`] if a factor is not square.
+    /// [`Error::DimensionMismatch`] if a factor is not square;
+    /// [`Error::Overflow`] if the trace is not representable.
     pub fn trace(&self) -> Result<T> {
         self.check_square()?;
-        Ok(self
+        let trace = self
             .factors
             .iter()
             .map(|f| (0..f.nrows()).map(|i| f.at(i, i)).sum::<T>())
-            .fold(T::one(), |p, t| p * t))
+            .fold(T::one(), |p, t| p * t);
+        crate::view::finite_or_overflow(&[trace], "the trace")?;
+        Ok(trace)
     }
 
     /// `out <- diag K = (x)_i diag A_i` (length `N`), `O(N)`.
@@ -224,7 +227,8 @@ impl<T: Real> LinearOperator<T> for Kronecker<'_, T> {
         expect_dim("Kronecker apply: length of x", self.ncols, x.len())?;
         expect_dim("Kronecker apply: length of y", self.nrows, y.len())?;
         crate::view::check_finite_slice(x, "x")?;
-        kron_apply(&self.factors, x, y, ws)
+        kron_apply(&self.factors, x, y, ws)?;
+        crate::view::finite_or_overflow(y, "the Kronecker product")
     }
     /// `y <- K^T x = (x)_i A_i^T x`.
     fn apply_transpose(&self, x: &[T], y: &mut [T], ws: &mut [T]) -> Result<()> {
@@ -239,7 +243,8 @@ impl<T: Real> LinearOperator<T> for Kronecker<'_, T> {
             y.len(),
         )?;
         crate::view::check_finite_slice(x, "x")?;
-        kron_apply(&self.transposed(), x, y, ws)
+        kron_apply(&self.transposed(), x, y, ws)?;
+        crate::view::finite_or_overflow(y, "the Kronecker product")
     }
 }
 
