@@ -1,0 +1,4 @@
+//! Fuzz target `eigen`: see `fuzz/checks/eigen.rs` for what is decoded and asserted.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gramkit_fuzz_checks::check_eigen(data));

@@ -1,0 +1,4 @@
+//! Fuzz target `fair`: see `fuzz/checks/fair.rs` for what is decoded and asserted.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| gramkit_fuzz_checks::check_fair(data));
