@@ -250,6 +250,23 @@ pub(crate) fn dot_by<T: Real>(len: usize, pair: impl Fn(usize) -> (T, T)) -> T {
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
+/// Euclidean norm without overflow or underflow, `m sqrt(sum (v/m)^2)` with `m` the
+/// largest magnitude; NaN if any value is not finite.
+pub(crate) fn scaled_norm<T: Real>(v: impl Iterator<Item = T> + Clone) -> T {
+    let mut m = T::zero();
+    for x in v.clone() {
+        if !x.is_finite() {
+            return T::nan();
+        }
+        m = m.max(x.abs());
+    }
+    if m == T::zero() {
+        return m;
+    }
+    let s: T = v.map(|x| (x / m) * (x / m)).sum();
+    m * s.sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@
 use crate::cholesky::{
     CholeskyRef, JitterOptions, PivotedOptions, SymmetricSource, cholesky_in_place,
     cholesky_in_place_workspace_len, cholesky_jitter_in_place,
-    cholesky_jitter_in_place_workspace_len, pivoted_cholesky, pivoted_cholesky_workspace_len,
+    cholesky_jitter_in_place_workspace_len, pivoted_cholesky_workspace_len, pivoted_factor,
 };
 use crate::dense::{matmul, matmul_workspace_len};
 use crate::error::{Error, Result, expect_dim, require};
@@ -171,7 +171,7 @@ impl<'s, T: Real> NystromInverse<'s, T> {
             max_rank: m,
             tolerance,
         };
-        let rank = pivoted_cholesky(kernel, opts, pivots, g, scratch)?.rank;
+        let rank = pivoted_factor(kernel, opts, pivots, g, scratch)?.rank;
         let b = MatRef::from_strided(b_buf, n, rank, m, 1)?;
         let l_m = woodbury_factor(b, lambda, &mut lm_buf[..rank * rank], scratch)?;
         // the pivot rows of B are the Cholesky factor of K[S, S]

@@ -538,6 +538,20 @@ fn errors() {
         run(&wild, 2, 2, 0.0).err(),
         Some(Error::NotPositiveDefinite { pivot: 1 })
     );
+    // a residual trace above MAX: Overflow, not an infinity; at a rank that
+    // leaves a small residual the same matrix is fine
+    let huge = FnSource::new(
+        3,
+        |i: usize, j: usize| if i == j { 0.9 * f64::MAX } else { 0.0 },
+    );
+    assert_eq!(
+        run(&huge, 3, 1, 0.0).err(),
+        Some(Error::Overflow {
+            what: "residual trace"
+        })
+    );
+    let out = run(&huge, 3, 2, 0.0).unwrap();
+    assert_eq!(out.res.residual_trace, 0.9 * f64::MAX);
 }
 
 fn gv(g: &mut [f64], r: usize, c: usize) -> MatMut<'_, f64> {

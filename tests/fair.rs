@@ -7,9 +7,10 @@ use common::{Dense, Rng, dense_solve};
 use gramkit::cholesky::FnSource;
 use gramkit::eigen::{symmetric_eigen, symmetric_eigen_workspace_len};
 use gramkit::fair::{
-    FairOptions, FairReport, Landmarks, fair_index_workspace_len, fair_nystrom_workspace_len,
-    fair_steps_len, fair_transform, fair_transform_in_place, fair_transform_nystrom,
-    fair_transform_with_nystrom, fair_with_nystrom_workspace_len, fair_workspace_len,
+    FairOptions, FairReport, FairSteps, Landmarks, fair_index_workspace_len,
+    fair_nystrom_workspace_len, fair_steps_len, fair_transform, fair_transform_in_place,
+    fair_transform_nystrom, fair_transform_with_nystrom, fair_with_nystrom_workspace_len,
+    fair_workspace_len,
 };
 use gramkit::{Error, MatRef, Real};
 use proptest::prelude::*;
@@ -50,6 +51,19 @@ fn exact(
     lambda: f64,
     iterations: usize,
 ) -> (Dense<f64>, FairReport<f64>, Vec<f64>) {
+    let (kk, report, steps, ()) = exact_then(k, a, lambda, iterations, |_| ());
+    (kk, report, steps)
+}
+
+/// [`exact`], then `then` on the steps: `(K_k, report, steps storage,
+/// then's result)`.
+fn exact_then<R>(
+    k: &Dense<f64>,
+    a: &Dense<f64>,
+    lambda: f64,
+    iterations: usize,
+    then: impl FnOnce(FairSteps<'_, f64>) -> R,
+) -> (Dense<f64>, FairReport<f64>, Vec<f64>, R) {
     let (n, p) = (k.n, a.m);
     let mut kk = Dense::zeros(n, n);
     let mut steps = vec![0.0; fair_steps_len(n, p, iterations)];
@@ -67,7 +81,8 @@ fn exact(
     )
     .unwrap();
     assert_eq!(s.applied(), report.applied);
-    (kk, report, steps)
+    let out = then(s);
+    (kk, report, steps, out)
 }
 
 /// The definition, refactoring every step: `alpha = (K + lambda I)^{-1} A`,
@@ -650,6 +665,31 @@ fn error_paths() {
         s.explicit_z(z.view_mut(), &mut [0.0; 2]),
         Err(Error::DimensionMismatch { .. })
     ));
+    transform_new_refuses_overflow_and_keeps_its_inputs(s);
+}
+
+/// A second row whose coefficients overflow, then a diagonal near `-MAX`:
+/// `Overflow`, with the first (harmless) row and `diag` left as they were.
+fn transform_new_refuses_overflow_and_keeps_its_inputs(s: FairSteps<'_, f64>) {
+    let n = s.n();
+    let mut tws = vec![0.0; s.transform_workspace_len()];
+    let mut rows = Dense::from_fn(2, n, |i, j| if i == 0 { 0.1 * j as f64 } else { 1e308 });
+    let mut diag = vec![1.0, 1.0];
+    let (before, diag_before) = (rows.clone(), diag.clone());
+    let r = s.transform_new(rows.view_mut(), Some(&mut diag), &mut tws);
+    assert!(matches!(r, Err(Error::Overflow { .. })), "{r:?}");
+    assert_eq!((&rows.data, &diag), (&before.data, &diag_before));
+    // coefficients near 1e150: their squares move -MAX past the threshold
+    let mut rows = Dense::from_fn(1, n, |_, j| 1e150 * (j as f64 + 1.0));
+    let mut diag = vec![-f64::MAX];
+    let r = s.transform_new(rows.view_mut(), Some(&mut diag), &mut tws);
+    assert!(matches!(r, Err(Error::Overflow { .. })), "{r:?}");
+    assert_eq!(diag, [-f64::MAX]);
+    // the same row without the extreme diagonal goes through
+    let mut diag = vec![1.0];
+    s.transform_new(rows.view_mut(), Some(&mut diag), &mut tws)
+        .unwrap();
+    assert!(diag[0] < 1.0);
 }
 
 /// Exact mode, then the training rows through `transform_new`: returns
@@ -660,27 +700,14 @@ fn exact_and_training_rows(
     lambda: f64,
     iterations: usize,
 ) -> (Dense<f64>, Dense<f64>, Vec<f64>) {
-    let (n, p) = (k.n, a.m);
-    let mut kk = Dense::zeros(n, n);
-    let mut steps = vec![0.0; fair_steps_len(n, p, iterations)];
-    let mut ws = vec![0.0; fair_workspace_len(n, p, iterations)];
-    let mut iws = vec![0; fair_index_workspace_len(n)];
-    let opts = FairOptions { lambda, iterations };
-    let (s, _) = fair_transform(
-        &k.view(),
-        a.view(),
-        opts,
-        Some(kk.view_mut()),
-        &mut steps,
-        &mut ws,
-        &mut iws,
-    )
-    .unwrap();
-    let mut rows = k.clone();
-    let mut diag: Vec<f64> = (0..n).map(|i| k.at(i, i)).collect();
-    let mut tws = vec![0.0; s.transform_workspace_len()];
-    s.transform_new(rows.view_mut(), Some(&mut diag), &mut tws)
-        .unwrap();
+    let (kk, _, _, (rows, diag)) = exact_then(k, a, lambda, iterations, |s| {
+        let mut rows = k.clone();
+        let mut diag: Vec<f64> = (0..k.n).map(|i| k.at(i, i)).collect();
+        let mut tws = vec![0.0; s.transform_workspace_len()];
+        s.transform_new(rows.view_mut(), Some(&mut diag), &mut tws)
+            .unwrap();
+        (rows, diag)
+    });
     (kk, rows, diag)
 }
 
@@ -818,5 +845,72 @@ fn attributes_of_extreme_magnitude_give_the_unit_scale_transform() {
         assert_eq!(report.applied, 3, "scale {scale:e}");
         let err = kk.max_diff(&reference);
         assert!(err < 1e-9 * k.max_abs(), "scale {scale:e}: {err}");
+    }
+}
+
+/// `fair_transform_nystrom` with `m` greedy landmarks: `(K_k, report)`.
+fn greedy_nystrom(
+    k: &Dense<f64>,
+    a: &Dense<f64>,
+    m: usize,
+    opts: FairOptions<f64>,
+) -> (Dense<f64>, FairReport<f64>) {
+    let (n, p) = (k.n, a.m);
+    let mut kk = Dense::zeros(n, n);
+    let mut steps = vec![0.0; fair_steps_len(n, p, opts.iterations)];
+    let mut ws = vec![0.0; fair_nystrom_workspace_len(n, m, p, opts.iterations)];
+    let (_, report) = fair_transform_nystrom(
+        &k.view(),
+        a.view(),
+        opts,
+        Landmarks::Greedy { m },
+        Some(kk.view_mut()),
+        &mut steps,
+        &mut ws,
+        &mut vec![0; n],
+    )
+    .unwrap();
+    (kk, report)
+}
+
+#[test]
+fn scaling_k_and_lambda_by_c_scales_k_k_by_c_down_to_subnormal_squares() {
+    // K near 2^+-900: |alpha|^2, |w|^2 and tr K leave the exponent range,
+    // which once made the rounding floor 0 or inf (noise kept as directions,
+    // or nothing removed); both modes, and a rank-2 kernel that stops early
+    let (_, k, a) = problem(30, 0.7, 3);
+    let mut rng = Rng(4);
+    let x = Dense::<f64>::from_fn(20, 2, |_, _| rng.uniform());
+    let low_rank = x.matmul(&x.transpose());
+    let a_low = Dense::from_fn(20, 1, |i, _| x.at(i, 0) + 0.1 * rng.uniform());
+    let cases = [
+        (&k, first_columns(&a, 2), 1e-3, 30),
+        (&low_rank, a_low, 1e-3, 8),
+    ];
+    for (k, a, lambda, m) in &cases {
+        let opts = |c: f64| FairOptions {
+            lambda: lambda * c,
+            iterations: 6,
+        };
+        let (ref_exact, rep_exact, _) = exact(k, a, *lambda, 6);
+        let (ref_nys, rep_nys) = greedy_nystrom(k, a, *m, opts(1.0));
+        for c in [2f64.powi(900), 2f64.powi(-900)] {
+            let kc = Dense::from_fn(k.n, k.n, |i, j| k.at(i, j) * c);
+            let (kk, rep, _) = exact(&kc, a, lambda * c, 6);
+            let (kk_nys, rep_n) = greedy_nystrom(&kc, a, *m, opts(c));
+            for (got, rep, want, rep_want) in [
+                (kk, rep, &ref_exact, rep_exact),
+                (kk_nys, rep_n, &ref_nys, rep_nys),
+            ] {
+                assert_eq!(
+                    (rep.applied, rep.directions, rep.rank),
+                    (rep_want.applied, rep_want.directions, rep_want.rank),
+                    "c = {c:e}"
+                );
+                let back = Dense::from_fn(k.n, k.n, |i, j| got.at(i, j) / c);
+                let err = back.max_diff(want);
+                assert!(err < 1e-9 * k.max_abs(), "c = {c:e}: {err:e}");
+            }
+        }
     }
 }

@@ -216,12 +216,7 @@ fn check_ok(
     let dirs = directions(steps);
     let maxdiag = (0..n).map(|i| kref[i * n + i]).fold(0.0, f64::max);
     if let Err(msg) = biorthonormal(&dirs, n, maxdiag) {
-        // finding 8: a direction can come back far from orthogonal to an
-        // earlier one (seen with lambda at rounding level and
-        // refactorizations, and, by less, without)
-        return known_finding(&format!(
-            "fair directions not orthonormal (finding 8): {msg}"
-        ));
+        panic!("fair directions not orthonormal: {msg}");
     }
     // exact mode on a kernel that is not PSD: outside the routine's domain,
     // the transform is of a PSD approximation; structural checks only
@@ -313,14 +308,11 @@ fn check_kernel(
                 want -= u[i] * u[j];
                 bound += (u[i] * u[j]).abs();
             }
-            // finding 8 (open): the steps and K_k can disagree beyond this
-            // rounding bound; fatal only with GRAMKIT_FUZZ_STRICT
-            if !close(kk[i * n + j], want, gamma(n) * bound + UNDERFLOW) {
-                return known_finding(&format!(
-                    "K_k[{i}][{j}] = {:e}, K - sum u u^T = {want:e} (finding 8)",
-                    kk[i * n + j]
-                ));
-            }
+            assert!(
+                close(kk[i * n + j], want, gamma(n) * bound + UNDERFLOW),
+                "K_k[{i}][{j}] = {:e}, K - sum u u^T = {want:e}",
+                kk[i * n + j]
+            );
         }
     }
 }
@@ -343,13 +335,8 @@ fn fairness(c: &Case, kref: &[f64], kk: &[f64], lambda: f64, maxdiag: f64) {
     ref_solve(&l, n, &mut alpha, p);
     let ka = matmul(kk, false, &alpha, n, n, p, false);
     let tol = gamma(n) * (n * n) as f64 * kappa * maxdiag * max_abs(&alpha) + UNDERFLOW;
-    // finding 9 (open): K_k alpha can exceed this bound by orders of
-    // magnitude on well-conditioned inputs; fatal only with GRAMKIT_FUZZ_STRICT
     if let Some(i) = ka.iter().position(|v| !close(*v, 0.0, tol)) {
-        known_finding(&format!(
-            "fairness: (K_k alpha)[{i}] = {:e}, tol {tol:e} (finding 9)",
-            ka[i]
-        ));
+        panic!("fairness: (K_k alpha)[{i}] = {:e}, tol {tol:e}", ka[i]);
     }
 }
 
@@ -384,22 +371,15 @@ fn transform_new(
     let (mut got, mut got_diag) = (rows.clone(), diag.clone());
     let mut ws = r.workspace(steps.transform_workspace_len());
     let view = MatMut::from_row_major(&mut got, t, cols).expect("view");
+    // a bound on every intermediate, for an `Overflow` to be genuine
+    let worst = (0..t)
+        .map(|i| magnitude(dirs, &rows[i * cols..(i + 1) * cols]))
+        .fold(0.0, f64::max)
+        + if with_diag { max_abs(&diag) } else { 0.0 };
     match steps.transform_new(view, with_diag.then_some(&mut got_diag[..]), &mut ws) {
         Ok(()) => {
-            // finding 1 again: coefficients `a_l . x` that overflow give
-            // inf or NaN on Ok
-            let worst = (0..t)
-                .map(|i| magnitude(dirs, &rows[i * n..(i + 1) * n]))
-                .fold(0.0, f64::max);
-            let diag_ok = !with_diag
-                || assert_finite_or_overflow(
-                    &got_diag,
-                    worst + max_abs(&diag),
-                    "transform_new diag",
-                );
-            if !assert_finite_or_overflow(&got, worst, "transform_new rows") || !diag_ok {
-                return;
-            }
+            assert_finite(&got, "transform_new rows");
+            assert_finite(&got_diag, "transform_new diag");
             for i in 0..t {
                 let x = &rows[i * n..(i + 1) * n];
                 let (want, want_d, tol, tol_d) =
@@ -430,10 +410,12 @@ fn transform_new(
                         })
                         .collect();
                     let row = training[i];
-                    // finding 8 (open): steps and K_k can disagree
                     let (g, want) = (&got[i * n..(i + 1) * n], &kk[row * n..(row + 1) * n]);
-                    if (0..n).any(|j| !close(g[j], want[j], tol[j])) {
-                        known_finding("transform_new of a training row vs K_k (finding 8)");
+                    if let Some(j) = (0..n).find(|&j| !close(g[j], want[j], tol[j])) {
+                        panic!(
+                            "transform_new of training row {row}: {:e} vs K_k {:e} at {j}",
+                            g[j], want[j]
+                        );
                     }
                 }
             }
@@ -445,7 +427,9 @@ fn transform_new(
                 Error::DimensionMismatch { .. }
                     | Error::NonFinite { .. }
                     | Error::WorkspaceTooSmall { .. }
+                    | Error::Overflow { .. }
             );
+            assert_genuine_overflow(&e, worst, "transform_new");
             assert_same_bits(&rows, &got, "transform_new rows after error");
             assert_same_bits(&diag, &got_diag, "transform_new diag after error");
         }

@@ -53,35 +53,16 @@ pub fn trace(what: &str, e: &gramkit::Error) {
     }
 }
 
-/// A known gramkit finding (listed in `fuzz/README.md`) was met: tolerated
-/// so that fuzzing goes on, fatal with `GRAMKIT_FUZZ_STRICT` set (to
-/// reproduce and minimize it).
-pub fn known_finding(what: &str) {
-    assert!(
-        std::env::var_os("GRAMKIT_FUZZ_STRICT").is_none(),
-        "known finding: {what}"
-    );
-}
-
-/// Known finding 1 (see `fuzz/README.md`): operator products return an
-/// infinity or a NaN on `Ok` when the exact result, or an intermediate of
-/// the product, overflows, where the `Overflow` error documents "returned
-/// instead of an infinity". Non-finite entries of `v` are accepted only
-/// when `worst`, the check's bound on every intermediate magnitude, is
-/// above `f64::MAX / 4`, and never with `GRAMKIT_FUZZ_STRICT` set.
-/// Returns whether `v` is finite (whether its value can be checked).
-pub fn assert_finite_or_overflow(v: &[f64], worst: f64, what: &str) -> bool {
-    let genuine = !(worst <= f64::MAX / 4.0);
-    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+/// An `Overflow` error is genuine only if some intermediate can exceed
+/// `f64::MAX`: panics if `e` is `Overflow` while `worst`, the check's bound
+/// on every intermediate magnitude, is at most `f64::MAX / 4`.
+pub fn assert_genuine_overflow(e: &gramkit::Error, worst: f64, what: &str) {
+    if let gramkit::Error::Overflow { .. } = e {
         assert!(
-            genuine,
-            "{what}: entry {i} is {} on Ok (intermediates up to {worst:e})",
-            v[i]
+            !(worst <= f64::MAX / 4.0),
+            "{what}: Overflow with every intermediate below {worst:e}"
         );
-        known_finding(what);
-        return false;
     }
-    true
 }
 
 /// Every entry of a view, row-major (`nrows x ncols`).

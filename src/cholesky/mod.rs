@@ -27,6 +27,7 @@ mod solve;
 mod update;
 
 pub use jitter::{JitterOptions, cholesky_jitter_in_place, cholesky_jitter_in_place_workspace_len};
+pub(crate) use pivoted::pivoted_factor;
 pub use pivoted::{
     FnSource, PivotedCholesky, PivotedOptions, SymmetricSource, pivoted_cholesky,
     pivoted_cholesky_workspace_len,

@@ -157,9 +157,12 @@ pub const fn pivoted_cholesky_workspace_len(n: usize) -> usize {
 ///   (checked before anything is written) or off-diagonal entry met;
 /// - [`Error::NotPositiveDefinite`] with `pivot = i` if an entry of row `i`
 ///   of `G` overflows, which happens only for an `A` far from positive
-///   semidefinite.
+///   semidefinite;
+/// - [`Error::Overflow`] (`"residual trace"`) if `trace(A - G G^T)` is
+///   above the largest finite value (diagonal entries near it); `G` and
+///   `perm` are then complete, only the trace cannot be reported.
 ///
-/// On error the contents of `perm` and `G` are unspecified.
+/// On any other error the contents of `perm` and `G` are unspecified.
 ///
 /// ```
 /// use gramkit::{MatMut, MatRef, cholesky::{PivotedOptions, pivoted_cholesky}};
@@ -177,6 +180,24 @@ pub const fn pivoted_cholesky_workspace_len(n: usize) -> usize {
 /// # Ok::<(), gramkit::Error>(())
 /// ```
 pub fn pivoted_cholesky<T: Real, S: SymmetricSource<T> + ?Sized>(
+    a: &S,
+    opts: PivotedOptions<T>,
+    perm: &mut [usize],
+    g: MatMut<'_, T>,
+    ws: &mut [T],
+) -> Result<PivotedCholesky<T>> {
+    let out = pivoted_factor(a, opts, perm, g, ws)?;
+    if !out.residual_trace.is_finite() {
+        return Err(Error::Overflow {
+            what: "residual trace",
+        });
+    }
+    Ok(out)
+}
+
+/// [`pivoted_cholesky`] without the check on `residual_trace`, which may be
+/// `+inf` here: for callers that need only `G`, `perm` and the rank.
+pub(crate) fn pivoted_factor<T: Real, S: SymmetricSource<T> + ?Sized>(
     a: &S,
     opts: PivotedOptions<T>,
     perm: &mut [usize],

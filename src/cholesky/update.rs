@@ -4,6 +4,7 @@
 //! read and write only the lower triangle of the factor's storage.
 // Pivot tests are written `!(x > 0)` on purpose: NaN must fail them.
 use super::Cholesky;
+use crate::dense::scaled_norm;
 use crate::error::{Error, Result, expect_dim};
 use crate::real::{Real, madd};
 use crate::simd::{FmaKernel, dispatch};
@@ -141,23 +142,6 @@ fn check_update_range<T: Real>(l: MatRef<'_, T>, x: &[T]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Euclidean norm without overflow, `m sqrt(sum (v/m)^2)` with `m` the
-/// largest magnitude; NaN if any value is not finite.
-fn scaled_norm<T: Real>(v: impl Iterator<Item = T> + Clone) -> T {
-    let mut m = T::zero();
-    for x in v.clone() {
-        if !x.is_finite() {
-            return T::nan();
-        }
-        m = m.max(x.abs());
-    }
-    if m == T::zero() {
-        return m;
-    }
-    let s: T = v.map(|x| (x / m) * (x / m)).sum();
-    m * s.sqrt()
 }
 
 /// Rotates `w` into `L` column by column (the `dchud` recurrence).

@@ -51,9 +51,9 @@ pub use steps::{FairSteps, fair_steps_len};
 
 use crate::cholesky::{
     Cholesky, PivotedOptions, SymmetricSource, cholesky_downdate_workspace_len,
-    cholesky_in_place_workspace_len, pivoted_cholesky, pivoted_cholesky_workspace_len,
+    cholesky_in_place_workspace_len, pivoted_cholesky_workspace_len, pivoted_factor,
 };
-use crate::dense::{matmul, matmul_workspace_len};
+use crate::dense::{matmul, matmul_workspace_len, scaled_norm};
 use crate::error::{Error, Result, expect_dim, require};
 use crate::level2::Shape;
 use crate::nystrom::{NystromInverse, check_landmarks, nystrom_storage_len, nystrom_workspace_len};
@@ -124,13 +124,7 @@ impl<'w, T: Real> Directions<'w, T> {
     /// `x <- (I - W W^T) x`, each projection applied twice so that `x` ends
     /// orthogonal to `W` to working accuracy even after cancellation.
     pub(crate) fn project(&self, x: &mut [T]) {
-        self.project_since(0, x);
-    }
-
-    /// [`project`](Self::project) against the directions from `first` on.
-    fn project_since(&self, first: usize, x: &mut [T]) {
-        let rows = &self.buf[first * self.r..self.count * self.r];
-        if let Ok(w) = MatRef::from_row_major(rows, self.count - first, self.r) {
+        if let Ok(w) = self.rows() {
             for _ in 0..2 {
                 crate::level2::project_out_rows(w, x);
             }
@@ -494,11 +488,9 @@ pub fn fair_transform_in_place<'s, T: Real>(
 }
 
 /// What the factor stage produced.
-struct Factored<T> {
+struct Factored {
     /// Rank `r` of `F`.
     rank: usize,
-    /// `trace K`.
-    trace: T,
     /// Whether the resolvent factor of `K + lambda I` is already in `l`.
     resolvent_ready: bool,
 }
@@ -516,9 +508,9 @@ fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
     l_buf: &mut [T],
     perm: &mut [usize],
     scratch: &mut [T],
-) -> Result<Factored<T>> {
+) -> Result<Factored> {
     let n = perm.len();
-    let trace = load_lower(kernel, f_buf, n)?;
+    load_lower(kernel, f_buf, n)?;
     let mut f = MatMut::from_row_major(&mut *f_buf, n, n)?;
     let max_diag = (0..n).map(|i| kernel.diagonal(i)).fold(T::zero(), T::max);
     let floor = T::from_usize(n) * T::EPS * max_diag;
@@ -533,7 +525,6 @@ fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
         crate::cholesky::factor_lower(&mut l, scratch)?;
         return Ok(Factored {
             rank: n,
-            trace,
             resolvent_ready: true,
         });
     }
@@ -542,22 +533,20 @@ fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
         tolerance: T::zero(),
     };
     let g = MatMut::from_row_major(f_buf, n, n)?;
-    let rank = pivoted_cholesky(kernel, opts, perm, g, scratch)?.rank;
+    let rank = pivoted_factor(kernel, opts, perm, g, scratch)?.rank;
     Ok(Factored {
         rank,
-        trace,
         resolvent_ready: false,
     })
 }
 
 /// `buf <- ` the lower triangle of `K` (row-major `n x n`, strictly upper
-/// part zero); returns `trace K`.
+/// part zero).
 fn load_lower<T: Real, S: SymmetricSource<T> + ?Sized>(
     kernel: &S,
     buf: &mut [T],
     n: usize,
-) -> Result<T> {
-    let mut trace = T::zero();
+) -> Result<()> {
     for (i, row) in buf[..n * n].chunks_exact_mut(n.max(1)).enumerate().take(n) {
         for (j, v) in row.iter_mut().enumerate() {
             *v = if j <= i {
@@ -573,9 +562,8 @@ fn load_lower<T: Real, S: SymmetricSource<T> + ?Sized>(
                 });
             }
         }
-        trace += row[i];
     }
-    Ok(trace)
+    Ok(())
 }
 
 /// The iterations and the output of the exact mode, once `F` is known
@@ -584,7 +572,7 @@ fn load_lower<T: Real, S: SymmetricSource<T> + ?Sized>(
 fn finish_exact<'s, T: Real>(
     b: ExactBuffers<'_, T>,
     perm: &[usize],
-    factored: Factored<T>,
+    factored: Factored,
     protected: MatRef<'_, T>,
     opts: FairOptions<T>,
     out: Option<MatMut<'_, T>>,
@@ -592,7 +580,6 @@ fn finish_exact<'s, T: Real>(
 ) -> Result<(FairSteps<'s, T>, FairReport<T>)> {
     let Factored {
         rank: r,
-        trace,
         resolvent_ready,
     } = factored;
     let n = perm.len();
@@ -628,7 +615,6 @@ fn finish_exact<'s, T: Real>(
             factor,
             protected,
             &opts,
-            trace,
             &mut res,
             &mut dirs,
             steps,
@@ -779,7 +765,6 @@ pub fn fair_transform_with_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
     let g_buf = ws.take(n * m)?;
     let cap = direction_capacity(m, p, opts.iterations);
     let scratch = ws.take(with_nystrom_scratch_len(n, m, p, cap))?;
-    let trace = (0..n).map(|i| kernel.diagonal(i)).sum::<T>();
     let mut dirs = Directions::with_capacity(dirs_buf, m, p, opts.iterations);
     let (report, steps) = {
         let mut res =
@@ -797,7 +782,6 @@ pub fn fair_transform_with_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
             factor,
             protected,
             &opts,
-            trace,
             &mut res,
             &mut dirs,
             steps,
@@ -848,7 +832,6 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
     factor: Factor<'_, T>,
     protected: MatRef<'_, T>,
     opts: &FairOptions<T>,
-    trace: T,
     res: &mut R,
     dirs: &mut Directions<'_, T>,
     steps: &'s mut [T],
@@ -867,13 +850,14 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
         lambda: opts.lambda,
     };
     // w = P F^T alpha carries rounding noise of about eps |F| |alpha|: a
-    // direction below (n eps)^2 tr(K) |alpha|^2 in squared norm is that
-    // noise, and nothing predictive is left in it. (After a projection
-    // `alpha` has large components along the removed directions, which the
-    // projection cancels in `w`; the floor scales with them, as the noise
-    // does.)
-    let n_eps = T::from_usize(n.max(1)) * T::EPS;
-    let floor = n_eps * n_eps * trace;
+    // direction below n eps |F|_F |alpha| in norm (|F|_F = sqrt(tr F F^T))
+    // is that noise, and nothing predictive is left in it. (After a
+    // projection `alpha` has large components along the removed directions,
+    // which the projection cancels in `w`; the floor scales with them, as
+    // the noise does.) Norms, not squares: |alpha|^2 underflows for a K
+    // near the overflow threshold, tr K overflows.
+    let entries = (0..n).flat_map(|i| (0..r).map(move |j| f.at(i, j)));
+    let floor = T::from_usize(n.max(1)) * T::EPS * scaled_norm(entries);
     for j in 0..opts.iterations {
         let alpha = MatMut::from_row_major(&mut *alpha_buf, n, p)?;
         res.alpha(factor, dirs, alpha, &mut *b.wt, &mut *b.inner)?;
@@ -913,24 +897,24 @@ fn feature_directions<T: Real>(
     let mut predictive = false;
     for (c, w) in b.wt.chunks_exact_mut(r).enumerate() {
         dirs.project(w);
-        predictive |= crate::dense::dot(w, w) > threshold(alpha, c, floor);
+        predictive |= scaled_norm(w.iter().copied()) > threshold(alpha, c, floor);
     }
     Ok(predictive)
 }
 
-/// `(n eps)^2 tr(K) |alpha_c|^2` (as `floor |alpha_c|^2`): below it a
-/// direction is rounding.
+/// `n eps |F|_F |alpha_c|` (as `floor |alpha_c|`): a direction below
+/// it in norm is rounding.
 fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
-    floor
-        * (0..alpha.nrows())
-            .map(|i| alpha.at(i, c) * alpha.at(i, c))
-            .sum::<T>()
+    floor * scaled_norm((0..alpha.nrows()).map(|i| alpha.at(i, c)))
 }
 
-/// Orthonormalizes the rows of `W^T` (already orthogonal to the earlier
-/// directions) among themselves and removes each direction `w` left above
-/// its threshold, storing its dual vector and `F w` in `slot` (zeros for
-/// a dropped one). Returns the directions added and the refactorizations.
+/// Orthonormalizes the rows of `W^T` against every direction so far and
+/// among themselves, and removes each direction `w` left above its
+/// threshold, storing its dual vector and `F w` in `slot` (zeros for a
+/// dropped one). Returns the directions added and the refactorizations.
+/// (The rows were already projected against the earlier directions, but
+/// after cancellation against this iteration's ones what is left can hold
+/// that projection's rounding, magnified; projecting again removes it.)
 fn add_directions<T: Real, R: Resolvent<T>>(
     factor: Factor<'_, T>,
     alpha: MatRef<'_, T>,
@@ -943,21 +927,19 @@ fn add_directions<T: Real, R: Resolvent<T>>(
     let f = factor.f;
     let (n, r) = f.shape();
     let (duals, values) = slot.split_at_mut(slot.len() / 2);
-    let first = dirs.count;
     let (mut added, mut refactored) = (0, 0);
     for c in 0..alpha.ncols() {
         let dual = &mut duals[c * n..(c + 1) * n];
         let value = &mut values[c * n..(c + 1) * n];
         b.v.copy_from_slice(&b.wt[c * r..(c + 1) * r]);
-        dirs.project_since(first, b.v);
-        let norm2 = crate::dense::dot(b.v, b.v);
-        if !(norm2 > threshold(alpha, c, floor)) || !dirs.has_room() {
+        dirs.project(b.v);
+        let norm = scaled_norm(b.v.iter().copied());
+        if !(norm > threshold(alpha, c, floor)) || !dirs.has_room() {
             dual.fill(T::zero());
             value.fill(T::zero());
             continue;
         }
-        let inv = norm2.sqrt().recip();
-        b.v.iter_mut().for_each(|x| *x *= inv);
+        b.v.iter_mut().for_each(|x| *x /= norm);
         dirs.push(b.v)?;
         factor.values_and_dual(b.v, value, b.col, dual)?;
         refactored += usize::from(res.remove(f, dirs, b.v, value, &mut *b.inner)?);

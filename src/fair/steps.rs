@@ -3,8 +3,13 @@
 use crate::dense::{matmul, matmul_workspace_len};
 use crate::error::{Result, expect_dim};
 use crate::real::Real;
-use crate::view::{MatMut, MatRef, check_finite_slice};
+use crate::view::{MatMut, MatRef, check_finite_slice, finite_or_overflow};
 use crate::workspace::{Workspace, add, mul};
+
+/// `max_i |x_i|` (0 for an empty slice).
+fn max_abs<T: Real>(x: &[T]) -> T {
+    x.iter().fold(T::zero(), |m, v| m.max(v.abs()))
+}
 
 /// Storage length of the steps of a transform with `n` points, `p`
 /// protected attributes and up to `iterations` iterations:
@@ -117,13 +122,19 @@ impl<'s, T: Real> FairSteps<'s, T> {
     /// `k(x, x) - sum_l (a_l . k_x)^2`. A training point's own row comes
     /// back as its row of `K_k` (exact mode; in Nystroem mode, its exact
     /// kernel row with the directions removed, of which `K_k` is the
-    /// Nystroem approximation). `4 t d n` flops for `d` directions;
-    /// workspace [`transform_workspace_len`](Self::transform_workspace_len).
+    /// Nystroem approximation). `4 t d n + 2 d n` flops for `d` directions
+    /// (twice the first term when values near the overflow threshold force
+    /// a checking pass); workspace
+    /// [`transform_workspace_len`](Self::transform_workspace_len).
     ///
     /// # Errors
+    /// Inputs unchanged on every error:
     /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch),
-    /// [`Error::NonFinite`](crate::Error::NonFinite) (inputs unchanged),
-    /// [`Error::WorkspaceTooSmall`](crate::Error::WorkspaceTooSmall).
+    /// [`Error::NonFinite`](crate::Error::NonFinite),
+    /// [`Error::WorkspaceTooSmall`](crate::Error::WorkspaceTooSmall),
+    /// [`Error::Overflow`](crate::Error::Overflow) if a transformed value
+    /// (or a coefficient `a_l . k_x`, or its square) is above the largest
+    /// finite value.
     pub fn transform_new(
         &self,
         mut rows: MatMut<'_, T>,
@@ -139,15 +150,57 @@ impl<'s, T: Real> FairSteps<'s, T> {
         let mut ws = Workspace::new(ws, self.transform_workspace_len())?;
         let x = ws.take(self.n)?;
         let coef = ws.take(self.applied * self.p)?;
+        if !self.cannot_overflow(rows.rb(), diag.as_deref()) {
+            for i in 0..rows.nrows() {
+                self.transform_row(rows.rb(), i, diag.as_deref(), x, coef)?;
+            }
+        }
         for i in 0..rows.nrows() {
-            rows.rb().transpose().copy_col_to(i, x);
-            let removed = self.remove_directions(x, coef);
+            let d = self.transform_row(rows.rb(), i, diag.as_deref(), x, coef)?;
             rows.rb_mut().transpose().set_col_from(i, x);
-            if let Some(d) = diag.as_deref_mut().and_then(|d| d.get_mut(i)) {
-                *d -= removed;
+            if let Some(di) = diag.as_deref_mut().and_then(|dg| dg.get_mut(i)) {
+                *di = d;
             }
         }
         Ok(())
+    }
+
+    /// Row `i` of `rows` transformed into `x`; returns its new diagonal
+    /// entry (zero without `diag`), or `Err(Overflow)` if anything is not
+    /// finite.
+    fn transform_row(
+        &self,
+        rows: MatRef<'_, T>,
+        i: usize,
+        diag: Option<&[T]>,
+        x: &mut [T],
+        coef: &mut [T],
+    ) -> Result<T> {
+        rows.transpose().copy_col_to(i, x);
+        let removed = self.remove_directions(x, coef);
+        let d = diag
+            .and_then(|dg| dg.get(i))
+            .map_or(T::zero(), |&v| v - removed);
+        finite_or_overflow(x, "transformed rows")?;
+        finite_or_overflow(&[d], "transformed diag")?;
+        Ok(d)
+    }
+
+    /// Whether no intermediate of [`transform_new`](Self::transform_new)
+    /// can overflow, from `m = max |k_x|` and `s_l = |a_l|_1`:
+    /// `m (1 + sum_l s_l max |u_l|)` and `max |d| + sum_l (m s_l)^2` finite
+    /// bound every coefficient, partial row and diagonal update.
+    fn cannot_overflow(&self, rows: MatRef<'_, T>, diag: Option<&[T]>) -> bool {
+        let m = (0..rows.nrows())
+            .flat_map(|i| (0..rows.ncols()).map(move |j| (i, j)))
+            .fold(T::zero(), |acc, (i, j)| acc.max(rows.at(i, j).abs()));
+        let (mut row_bound, mut diag_bound) = (m, max_abs(diag.unwrap_or(&[])));
+        for (a, u) in self.directions() {
+            let s = a.iter().fold(T::zero(), |acc, v| acc + v.abs());
+            row_bound += m * s * max_abs(u);
+            diag_bound += (m * s) * (m * s);
+        }
+        row_bound.is_finite() && diag_bound.is_finite()
     }
 
     /// `coef_l = a_l . x` for every direction, then `x <- x - sum_l coef_l
