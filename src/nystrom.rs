@@ -9,9 +9,13 @@
 //! (B B^T + lambda I)^{-1} = (I - B (lambda I + B^T B)^{-1} B^T) / lambda
 //! ```
 //!
-//! which needs one `m x m` Cholesky of `lambda I + B^T B` (`>= lambda I`, well
-//! conditioned): setup `O(n m^2)`, each application `O(n m)`, no `n x n`
-//! matrix. With `m = n` landmarks `K~ = K` and the inverse is exact. A
+//! which needs one `m x m` Cholesky of `lambda I + B^T B` (`>= lambda I`,
+//! positive definite): setup `O(n m^2)`, each application `O(n m)`, no
+//! `n x n` matrix. Accuracy: with `kappa = (|K~|_2 + lambda) / lambda`,
+//! the subtraction costs about `log10(kappa)` digits of the solution, as
+//! any solver of a system of that condition does; for `kappa` beyond
+//! `1 / eps` (`lambda` below the rounding level of `K~`) the result has no
+//! correct digit. With `m = n` landmarks `K~ = K` and the inverse is exact. A
 //! pivoted (partial) Cholesky of `K` stopped at rank `m` chooses the
 //! landmarks greedily and gives `B` directly ([`NystromInverse::greedy`]).
 

@@ -894,7 +894,7 @@ fn scaling_k_and_lambda_by_c_scales_k_k_by_c_down_to_subnormal_squares() {
         };
         let (ref_exact, rep_exact, _) = exact(k, a, *lambda, 6);
         let (ref_nys, rep_nys) = greedy_nystrom(k, a, *m, opts(1.0));
-        for c in [2f64.powi(900), 2f64.powi(-900)] {
+        for c in [pow2(900), pow2(-900)] {
             let kc = Dense::from_fn(k.n, k.n, |i, j| k.at(i, j) * c);
             let (kk, rep, _) = exact(&kc, a, lambda * c, 6);
             let (kk_nys, rep_n) = greedy_nystrom(&kc, a, *m, opts(c));
@@ -913,4 +913,42 @@ fn scaling_k_and_lambda_by_c_scales_k_k_by_c_down_to_subnormal_squares() {
             }
         }
     }
+}
+
+#[test]
+fn lambda_far_above_k_gives_one_transform_up_to_the_largest_finite_lambda() {
+    // for lambda >> |K|, (K + lambda I)^{-1} A = A / lambda to rounding, and
+    // even powers of two scale every step exactly: the transform must not
+    // change up to lambda = 2^1022, where A / lambda is subnormal (two
+    // nearly parallel attributes: the second direction is what is left
+    // after cancelling the first, which subnormal rounding would swamp)
+    let (_, k, a) = problem(25, 0.7, 9);
+    let a = Dense::from_fn(25, 2, |i, c| {
+        a.at(i, 0) + if c == 1 { 1e-6 * a.at(i, 1) } else { 0.0 }
+    });
+    let opts = |lambda: f64| FairOptions {
+        lambda,
+        iterations: 3,
+    };
+    let (want, rep_want, _) = exact(&k, &a, pow2(600), 3);
+    let (want_nys, rep_want_nys) = greedy_nystrom(&k, &a, 12, opts(pow2(600)));
+    for e in [700, 1000, 1022] {
+        let lambda = pow2(e);
+        let (got, rep, _) = exact(&k, &a, lambda, 3);
+        let (got_nys, rep_nys) = greedy_nystrom(&k, &a, 12, opts(lambda));
+        assert_eq!(rep.directions, rep_want.directions, "2^{e}");
+        assert_eq!(rep_nys.directions, rep_want_nys.directions, "2^{e}");
+        assert!(
+            got.max_diff(&want) < 1e-12,
+            "2^{e}: {:e}",
+            got.max_diff(&want)
+        );
+        let err = got_nys.max_diff(&want_nys);
+        assert!(err < 1e-12, "Nystroem 2^{e}: {err:e}");
+    }
+}
+
+/// `2^e` exactly (normal range).
+fn pow2(e: i32) -> f64 {
+    f64::from_bits(((1023 + e) as u64) << 52)
 }

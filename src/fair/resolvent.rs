@@ -38,8 +38,9 @@ use crate::view::{MatMut, MatRef};
 /// Applies the current `(K_j + lambda I)^{-1}` and removes directions.
 pub(crate) trait Resolvent<T: Real> {
     /// `alpha <- (K_j + lambda I)^{-1} A` for the protected attributes `A`
-    /// (`n x p`), into the row-major `alpha`, and `F^T alpha_c` into the
-    /// row `c` of `wt` (`p x r`, row-major).
+    /// (`n x p`), each column up to a positive scale of the implementation's
+    /// choosing (only directions matter), into the row-major `alpha`, and
+    /// `F^T alpha_c` into the row `c` of `wt` (`p x r`, row-major).
     fn alpha(
         &mut self,
         factor: Factor<'_, T>,
@@ -159,14 +160,20 @@ impl<'w, 'p, T: Real> CapacitanceResolvent<'w, 'p, T> {
         Ok(out)
     }
 
-    /// `z <- L_0^{-1} A` (columns of `A` scaled to a largest entry of one)
-    /// and no direction pending in `Y`.
+    /// `z <- L_0^{-1} A` and no direction pending in `Y`. Each column of
+    /// `A` is first scaled to a largest entry of `d = max_i (L_0)_ii`
+    /// (about `sqrt(|K| + lambda)`), so that `z` is of order one and
+    /// `alpha` of order `1 / d`: inside the exponent range even for
+    /// `lambda` near the largest finite value, where `A / lambda` would be
+    /// subnormal (only each column's direction matters).
     fn restart(&mut self) -> Result<()> {
         self.z.copy_from(self.protected)?;
+        let n = self.z.nrows();
+        let d = (0..n).fold(T::zero(), |m, i| m.max(self.l0.at(i, i)));
         for c in 0..self.z.ncols() {
-            let d = unit_max_divisor((0..self.z.nrows()).map(|i| self.z.at(i, c)));
-            for i in 0..self.z.nrows() {
-                *self.z.at_mut(i, c) = self.z.at(i, c) / d;
+            let u = unit_max_divisor((0..n).map(|i| self.z.at(i, c)));
+            for i in 0..n {
+                *self.z.at_mut(i, c) = self.z.at(i, c) / u * d;
             }
         }
         Cholesky::from_factor_unchecked(self.l0.rb())
@@ -313,8 +320,12 @@ fn factor_woodbury<T: Real>(
 }
 
 impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, '_, T> {
-    /// `alpha <- (a - F P z) / lambda` with `z = M^{-1} P F^T a`, column by
-    /// column of the protected attributes `a`.
+    /// `alpha <- (a - F P z) / sqrt(lambda)` with `z = M^{-1} P F^T a`,
+    /// column by column of the protected attributes `a` (each scaled to a
+    /// largest entry of one): `sqrt(lambda)` times the resolvent's
+    /// `alpha`, which keeps it inside the exponent range for any `lambda`
+    /// (`a / lambda` is subnormal for `lambda` near the largest finite
+    /// value; only each column's direction matters).
     fn alpha(
         &mut self,
         factor: Factor<'_, T>,
@@ -328,7 +339,7 @@ impl<T: Real> Resolvent<T> for WoodburyResolvent<'_, '_, T> {
         let (col, rest) = scratch.split_at_mut(n);
         let (z, rest) = rest.split_at_mut(m);
         let fz = &mut rest[..n];
-        let inv = self.lambda.recip();
+        let inv = self.lambda.sqrt().recip();
         let chol = Cholesky::from_factor_unchecked(self.l.rb());
         for c in 0..a.ncols() {
             self.protected.copy_col_to(c, col);
