@@ -99,11 +99,11 @@ pub fn check_fair(data: &[u8]) {
     };
     match res {
         Ok((steps, report)) => {
-            let Some(kref) = reference_kernel(&c, mode, &landmarks, m) else {
+            let Some((kref, jitter)) = reference_kernel(&c, mode, &landmarks, m) else {
                 return;
             };
             let out = with_out.then_some(&out[..]);
-            check_ok(&mut r, &c, &kref, mode, out, &steps, report);
+            check_ok(&mut r, &c, &kref, mode, jitter, out, &steps, report);
         }
         Err(e) => {
             if mode == Mode::InPlace {
@@ -142,11 +142,17 @@ pub fn check_fair(data: &[u8]) {
 }
 
 /// The kernel the transform works on: `K` in exact mode, `B B^T` of the
-/// same Nystroem approximation (rebuilt with the same inputs) otherwise.
-fn reference_kernel(c: &Case, mode: Mode, landmarks: &[usize], m: usize) -> Option<Vec<f64>> {
+/// same Nystroem approximation (rebuilt with the same inputs) otherwise;
+/// and the jitter that approximation added to `K[S, S]`.
+fn reference_kernel(
+    c: &Case,
+    mode: Mode,
+    landmarks: &[usize],
+    m: usize,
+) -> Option<(Vec<f64>, f64)> {
     let n = c.n;
     if matches!(mode, Mode::Exact | Mode::InPlace) {
-        return Some(c.k.clone());
+        return Some((c.k.clone(), 0.0));
     }
     let kv = MatRef::from_row_major(&c.k, n, n).ok()?;
     let mut storage = vec![0.0; nystrom_storage_len(n, m)];
@@ -159,7 +165,10 @@ fn reference_kernel(c: &Case, mode: Mode, landmarks: &[usize], m: usize) -> Opti
         _ => NystromInverse::greedy(&kv, m, 0.0, c.opts.lambda, &mut piv, &mut storage, &mut ws),
     }
     .expect("the transform built the same Nystroem approximation");
-    Some(gram(&to_vec(inv.factor()), n, inv.rank(), false))
+    Some((
+        gram(&to_vec(inv.factor()), n, inv.rank(), false),
+        inv.jitter(),
+    ))
 }
 
 /// The removed directions `(a_l, u_l)` of the steps, all finite.
@@ -184,15 +193,18 @@ fn directions(steps: &FairSteps<'_, f64>) -> Vec<(Vec<f64>, Vec<f64>)> {
     dirs
 }
 
-/// On `Ok`: report consistent; directions biorthonormal; `K_k` (when
-/// written) symmetric, positive semidefinite to rounding and equal to
+/// On `Ok`: report consistent; values `u_l = K a_l`; directions
+/// biorthonormal (unless the Nystroem approximation needed a jitter); `K_k`
+/// (when written) symmetric, positive semidefinite to rounding and equal to
 /// `K_ref - sum_l u_l u_l^T`; fairness `K_k alpha = 0` for
 /// `alpha = (K_ref + lambda I)^{-1} A`; then `transform_new`.
+#[allow(clippy::too_many_arguments)]
 fn check_ok(
     r: &mut Bytes,
     c: &Case,
     kref: &[f64],
     mode: Mode,
+    jitter: f64,
     out: Option<&[f64]>,
     steps: &FairSteps<'_, f64>,
     rep: FairReport<f64>,
@@ -215,7 +227,9 @@ fn check_ok(
     assert_eq!((steps.n(), steps.p()), (n, c.p), "steps shape");
     let dirs = directions(steps);
     let maxdiag = (0..n).map(|i| kref[i * n + i]).fold(0.0, f64::max);
-    if let Err(msg) = biorthonormal(&dirs, n, maxdiag) {
+    // with a jitter d on K[S, S] = L_W L_W^T - d I, a_l . u_m = delta_lm -
+    // d w_l^T (L_W^T L_W)^{-1} w_m (documented): not a rounding error
+    if let (0.0, Err(msg)) = (jitter, biorthonormal(&dirs, n, maxdiag)) {
         panic!("fair directions not orthonormal: {msg}");
     }
     // exact mode on a kernel that is not PSD: outside the routine's domain,
@@ -225,6 +239,9 @@ fn check_ok(
         n,
     )
     .is_some();
+    if psd || !matches!(mode, Mode::Exact | Mode::InPlace) {
+        values_are_k_times_duals(&c.k, &dirs, n, maxdiag + jitter);
+    }
     if let Some(kk) = out {
         assert_finite(kk, "K_k");
         check_kernel(kk, kref, &dirs, n, maxdiag, psd);
@@ -247,6 +264,24 @@ fn shift(a: &[f64], n: usize, s: f64) -> Vec<f64> {
     (0..n * n)
         .map(|k| a[k] + if k % (n + 1) == 0 { s } else { 0.0 })
         .collect()
+}
+
+/// `u_l = K a_l` (the exact `K`; `a_l` lives on the landmarks in Nystroem
+/// mode, where `K[:, S] L_W^{-T} = B`), within `gamma(n) n (|K| |a_l| +
+/// m |a_l|_1)` for `m` bounding `|F_i| |F_s|` (the backward errors of `F`
+/// and of the dual solve).
+fn values_are_k_times_duals(k: &[f64], dirs: &[(Vec<f64>, Vec<f64>)], n: usize, bound: f64) {
+    let m = (0..n).map(|i| k[i * n + i]).fold(bound, f64::max);
+    for (l, (a, u)) in dirs.iter().enumerate() {
+        let ka = matmul(k, false, a, n, n, 1, false);
+        let abs = matmul(k, false, a, n, n, 1, true);
+        let a1: f64 = a.iter().map(|v| v.abs()).sum();
+        let tol: Vec<f64> = abs
+            .iter()
+            .map(|t| 4.0 * gamma(n) * n as f64 * (t + m * a1) + UNDERFLOW)
+            .collect();
+        assert_close_all(u, &ka, &tol, &format!("u_{l} vs K a_{l}"));
+    }
 }
 
 /// `a_l . u_m = 1` for `l = m` removed, 0 otherwise (dropped directions are

@@ -37,7 +37,10 @@ pub(crate) const fn step_len(n: usize, p: usize) -> usize {
 ///   `<phi(x), w_l> = a_l . k_x` for any point `x` whose feature lies in
 ///   the span of the training points' (Nystroem mode: of the landmarks').
 ///
-/// The directions are orthonormal (`a_l . u_m = delta_lm`), hence
+/// The directions are orthonormal (`a_l . u_m = delta_lm`; in Nystroem
+/// mode when `K[S, S]` needed a jitter `d`, `L_W L_W^T = K[S, S] + d I`,
+/// `a_l . u_m = delta_lm - d w_l^T (L_W^T L_W)^{-1} w_m`, while `u_l = K a_l`
+/// and everything below still hold with `K~ = B B^T`), hence
 ///
 /// ```text
 /// K_k = K - sum_l u_l u_l^T,   Z_k = T_k ... T_1 = I - sum_l u_l a_l^T,
@@ -84,7 +87,8 @@ impl<'s, T: Real> FairSteps<'s, T> {
     /// `n x p` views (column `c`: the direction found for attribute `c`),
     /// or `None` for `j >= applied`. `U_j = K A_j` and `A_j^T U_j` is
     /// diagonal with ones for the removed directions, zeros for the
-    /// dropped ones.
+    /// dropped ones (but for a jittered Nystroem approximation, see the
+    /// type's documentation).
     pub fn get(&self, j: usize) -> Option<(MatRef<'s, T>, MatRef<'s, T>)> {
         if j >= self.applied {
             return None;
