@@ -40,6 +40,8 @@
 //! one panel per lambda, points labelled by k) into
 //! `OUT/fair_regression.svg` (`--out OUT`, default `out/`).
 
+mod common;
+
 use gramkit::host::metrics::{gdp_kde, hgr_kde, hsic_rbf, mean_absolute_error, pearson, r_squared};
 use gramkit::host::{
     CsvTable, FairKernel, Header, KernelRidge, Matrix, Standardizer, complement, k_fold,
@@ -184,24 +186,7 @@ struct Data {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("error: {msg}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::cli_main(USAGE, parse_args, run)
 }
 
 /// Parses the flags; `None` for `--help`.

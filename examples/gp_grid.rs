@@ -23,6 +23,8 @@
 //! 5. Prediction on a finer grid, and a picture (SVG) of observations,
 //!    posterior mean, posterior standard deviation and the error.
 
+mod common;
+
 use gramkit::eigen::{symmetric_eigen, symmetric_eigen_workspace_len};
 use gramkit::host::{
     GridGp, GridPosterior, Kernel1d, LbfgsOptions, LbfgsStatus, Matrix, parse_grid_values,
@@ -99,24 +101,7 @@ impl Default for Args {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(msg) => {
-            eprintln!("error: {msg}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::cli_main(USAGE, parse_args, run)
 }
 
 /// Parses the flags; `None` for `--help`.
