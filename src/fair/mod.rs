@@ -488,9 +488,11 @@ pub fn fair_transform_in_place<'s, T: Real>(
 }
 
 /// What the factor stage produced.
-struct Factored {
+struct Factored<T> {
     /// Rank `r` of `F`.
     rank: usize,
+    /// `sqrt(trace K)`, the scale of `F`'s rounding (see [`iterate`]).
+    root_trace: T,
     /// Whether the resolvent factor of `K + lambda I` is already in `l`.
     resolvent_ready: bool,
 }
@@ -508,7 +510,7 @@ fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
     l_buf: &mut [T],
     perm: &mut [usize],
     scratch: &mut [T],
-) -> Result<Factored> {
+) -> Result<Factored<T>> {
     let n = perm.len();
     load_lower(kernel, f_buf, n)?;
     let mut f = MatMut::from_row_major(&mut *f_buf, n, n)?;
@@ -525,6 +527,7 @@ fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
         crate::cholesky::factor_lower(&mut l, scratch)?;
         return Ok(Factored {
             rank: n,
+            root_trace: root_trace(kernel, n),
             resolvent_ready: true,
         });
     }
@@ -536,6 +539,7 @@ fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
     let rank = pivoted_factor(kernel, opts, perm, g, scratch)?.rank;
     Ok(Factored {
         rank,
+        root_trace: root_trace(kernel, n),
         resolvent_ready: false,
     })
 }
@@ -566,13 +570,19 @@ fn load_lower<T: Real, S: SymmetricSource<T> + ?Sized>(
     Ok(())
 }
 
+/// `sqrt(trace K)` without overflow: the norm of `(sqrt(k_ii))_i` (negative
+/// diagonal entries count as zero).
+fn root_trace<T: Real, S: SymmetricSource<T> + ?Sized>(kernel: &S, n: usize) -> T {
+    scaled_norm((0..n).map(|i| kernel.diagonal(i).max(T::zero()).sqrt()))
+}
+
 /// The iterations and the output of the exact mode, once `F` is known
 /// (`perm`: the pivot order when `F` came from the pivoted Cholesky).
 #[allow(clippy::too_many_arguments)]
 fn finish_exact<'s, T: Real>(
     b: ExactBuffers<'_, T>,
     perm: &[usize],
-    factored: Factored,
+    factored: Factored<T>,
     protected: MatRef<'_, T>,
     opts: FairOptions<T>,
     out: Option<MatMut<'_, T>>,
@@ -580,6 +590,7 @@ fn finish_exact<'s, T: Real>(
 ) -> Result<(FairSteps<'s, T>, FairReport<T>)> {
     let Factored {
         rank: r,
+        root_trace,
         resolvent_ready,
     } = factored;
     let n = perm.len();
@@ -615,6 +626,7 @@ fn finish_exact<'s, T: Real>(
             factor,
             protected,
             &opts,
+            root_trace,
             &mut res,
             &mut dirs,
             steps,
@@ -782,6 +794,7 @@ pub fn fair_transform_with_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
             factor,
             protected,
             &opts,
+            root_trace(kernel, n),
             &mut res,
             &mut dirs,
             steps,
@@ -832,6 +845,7 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
     factor: Factor<'_, T>,
     protected: MatRef<'_, T>,
     opts: &FairOptions<T>,
+    root_trace: T,
     res: &mut R,
     dirs: &mut Directions<'_, T>,
     steps: &'s mut [T],
@@ -850,14 +864,13 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
         lambda: opts.lambda,
     };
     // w = P F^T alpha carries rounding noise of about eps |F| |alpha|: a
-    // direction below n eps |F|_F |alpha| in norm (|F|_F = sqrt(tr F F^T))
+    // direction below n eps sqrt(tr K) |alpha| in norm (|F|_F <= sqrt(tr K))
     // is that noise, and nothing predictive is left in it. (After a
     // projection `alpha` has large components along the removed directions,
     // which the projection cancels in `w`; the floor scales with them, as
     // the noise does.) Norms, not squares: |alpha|^2 underflows for a K
     // near the overflow threshold, tr K overflows.
-    let entries = (0..n).flat_map(|i| (0..r).map(move |j| f.at(i, j)));
-    let floor = T::from_usize(n.max(1)) * T::EPS * scaled_norm(entries);
+    let floor = T::from_usize(n.max(1)) * T::EPS * root_trace;
     for j in 0..opts.iterations {
         let alpha = MatMut::from_row_major(&mut *alpha_buf, n, p)?;
         res.alpha(factor, dirs, alpha, &mut *b.wt, &mut *b.inner)?;
@@ -902,7 +915,7 @@ fn feature_directions<T: Real>(
     Ok(predictive)
 }
 
-/// `n eps |F|_F |alpha_c|` (as `floor |alpha_c|`): a direction below
+/// `n eps sqrt(tr K) |alpha_c|` (as `floor |alpha_c|`): a direction below
 /// it in norm is rounding.
 fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
     floor * scaled_norm((0..alpha.nrows()).map(|i| alpha.at(i, c)))
