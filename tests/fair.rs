@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Dense, Rng, dense_solve};
-use gramkit::cholesky::FnSource;
+use gramkit::cholesky::{FnSource, SymmetricSource};
 use gramkit::eigen::{symmetric_eigen, symmetric_eigen_workspace_len};
 use gramkit::fair::{
     FairOptions, FairReport, FairSteps, Landmarks, fair_index_workspace_len,
@@ -220,37 +220,26 @@ fn result_equals_z_k_z_transposed_and_new_points_match_a_joint_computation() {
     let (pts, k, a) = problem(24, 0.9, 11);
     let a = first_columns(&a, 2);
     let (n, p, iterations, lambda) = (24, 2, 3, 0.05);
-    let mut kk = Dense::zeros(n, n);
-    let mut steps = vec![0.0; fair_steps_len(n, p, iterations)];
-    let mut ws = vec![0.0; fair_workspace_len(n, p, iterations)];
-    let mut iws = vec![0; n];
-    let opts = FairOptions { lambda, iterations };
-    let (s, _) = fair_transform(
-        &k.view(),
-        a.view(),
-        opts,
-        Some(kk.view_mut()),
-        &mut steps,
-        &mut ws,
-        &mut iws,
-    )
-    .unwrap();
-    // K_k = Z K Z^T
-    let mut z = Dense::zeros(n, n);
-    let mut zws = vec![0.0; s.explicit_z_workspace_len()];
-    s.explicit_z(z.view_mut(), &mut zws).unwrap();
-    let mut tws = vec![0.0; s.transform_workspace_len()];
-    let zkz = z.matmul(&k).matmul(&z.transpose());
-    assert!(zkz.max_diff(&kk) < 1e-10, "{}", zkz.max_diff(&kk));
-    // new points: joint feature space of train + test
     let mut rng = Rng(99);
     let test: Vec<[f64; 2]> = (0..5)
         .map(|_| [1.5 + 1.5 * rng.uniform(), 1.5 + 1.5 * rng.uniform()])
         .collect();
-    let mut rows = rbf(&test, &pts, 0.9);
-    let mut diag = vec![1.0; test.len()];
-    s.transform_new(rows.view_mut(), Some(&mut diag), &mut tws)
-        .unwrap();
+    let (kk, _, _, (z, rows, diag)) = exact_then(&k, &a, lambda, iterations, |s| {
+        let mut z = Dense::zeros(n, n);
+        let mut zws = vec![0.0; s.explicit_z_workspace_len()];
+        s.explicit_z(z.view_mut(), &mut zws).unwrap();
+        // new points, to compare with the joint feature space below
+        let mut tws = vec![0.0; s.transform_workspace_len()];
+        let mut rows = rbf(&test, &pts, 0.9);
+        let mut diag = vec![1.0; test.len()];
+        s.transform_new(rows.view_mut(), Some(&mut diag), &mut tws)
+            .unwrap();
+        (z, rows, diag)
+    });
+    // K_k = Z K Z^T
+    let zkz = z.matmul(&k).matmul(&z.transpose());
+    assert!(zkz.max_diff(&kk) < 1e-10, "{}", zkz.max_diff(&kk));
+    // new points: joint feature space of train + test
     let all: Vec<[f64; 2]> = pts.iter().chain(&test).copied().collect();
     let joint = rbf(&all, &all, 0.9);
     let m = all.len();
@@ -386,24 +375,11 @@ fn nystrom_with_all_landmarks_equals_exact() {
         let (kk, _, _) = exact(&k, &a, 0.02, 3);
         let all: Vec<usize> = (0..30).collect();
         for landmarks in [Landmarks::Given(&all), Landmarks::Greedy { m: 30 }] {
-            let mut out = Dense::zeros(30, 30);
-            let mut steps = vec![0.0; fair_steps_len(30, p, 3)];
-            let mut ws = vec![0.0; fair_nystrom_workspace_len(30, 30, p, 3)];
             let opts = FairOptions {
                 lambda: 0.02,
                 iterations: 3,
             };
-            let (_, report) = fair_transform_nystrom(
-                &k.view(),
-                a.view(),
-                opts,
-                landmarks,
-                Some(out.view_mut()),
-                &mut steps,
-                &mut ws,
-                &mut vec![0; 30],
-            )
-            .unwrap();
+            let (out, report) = nystrom(&k.view(), &a, landmarks, 30, opts);
             assert_eq!(report.applied, 3);
             assert!(
                 out.max_diff(&kk) < 1e-8,
@@ -422,24 +398,11 @@ fn nystrom_mode_with_few_landmarks_is_psd_and_removes_the_attribute() {
         (-0.5 * d2 / 0.64f64).exp()
     });
     let a1 = first_columns(&a, 1);
-    let mut out = Dense::zeros(200, 200);
-    let mut steps = vec![0.0; fair_steps_len(200, 1, 5)];
-    let mut ws = vec![0.0; fair_nystrom_workspace_len(200, 40, 1, 5)];
     let opts = FairOptions {
         lambda: 1e-3,
         iterations: 5,
     };
-    let (_, report) = fair_transform_nystrom(
-        &kernel,
-        a1.view(),
-        opts,
-        Landmarks::Greedy { m: 40 },
-        Some(out.view_mut()),
-        &mut steps,
-        &mut ws,
-        &mut vec![0; 200],
-    )
-    .unwrap();
+    let (out, report) = nystrom(&kernel, &a1, Landmarks::Greedy { m: 40 }, 40, opts);
     assert!(report.rank <= 40 && report.applied >= 1);
     assert!(min_eigenvalue(&out) > -1e-12);
     let age: Vec<f64> = (0..200).map(|i| a.at(i, 0)).collect();
@@ -806,24 +769,11 @@ fn greedy_nystrom_below_the_requested_rank() {
     // a rank-one kernel: the greedy choice stops after one landmark
     let k = Dense::from_fn(4, 4, |_, _| 1.0);
     let a = Dense::from_fn(4, 1, |i, _| i as f64);
-    let mut steps = vec![0.0; fair_steps_len(4, 1, 2)];
-    let mut ws = vec![0.0; fair_nystrom_workspace_len(4, 2, 1, 2)];
-    let mut out = Dense::zeros(4, 4);
     let opts = FairOptions {
         lambda: 1e-2,
         iterations: 2,
     };
-    let (_, report) = fair_transform_nystrom(
-        &k.view(),
-        a.view(),
-        opts,
-        Landmarks::Greedy { m: 2 },
-        Some(out.view_mut()),
-        &mut steps,
-        &mut ws,
-        &mut [0; 4],
-    )
-    .unwrap();
+    let (out, report) = greedy_nystrom(&k, &a, 2, opts);
     assert_eq!(report.rank, 1);
     // the constant feature does not predict i beyond its mean: what is
     // left is rank one and PSD
@@ -848,22 +798,24 @@ fn attributes_of_extreme_magnitude_give_the_unit_scale_transform() {
     }
 }
 
-/// `fair_transform_nystrom` with `m` greedy landmarks: `(K_k, report)`.
-fn greedy_nystrom(
-    k: &Dense<f64>,
+/// `fair_transform_nystrom` of the `n x n` kernel `k` with up to `m`
+/// landmarks: `(K_k, report)`.
+fn nystrom<S: SymmetricSource<f64>>(
+    k: &S,
     a: &Dense<f64>,
+    landmarks: Landmarks<'_>,
     m: usize,
     opts: FairOptions<f64>,
 ) -> (Dense<f64>, FairReport<f64>) {
-    let (n, p) = (k.n, a.m);
+    let (n, p) = (a.n, a.m);
     let mut kk = Dense::zeros(n, n);
     let mut steps = vec![0.0; fair_steps_len(n, p, opts.iterations)];
     let mut ws = vec![0.0; fair_nystrom_workspace_len(n, m, p, opts.iterations)];
     let (_, report) = fair_transform_nystrom(
-        &k.view(),
+        k,
         a.view(),
         opts,
-        Landmarks::Greedy { m },
+        landmarks,
         Some(kk.view_mut()),
         &mut steps,
         &mut ws,
@@ -871,6 +823,16 @@ fn greedy_nystrom(
     )
     .unwrap();
     (kk, report)
+}
+
+/// [`nystrom`] with `m` greedy landmarks.
+fn greedy_nystrom(
+    k: &Dense<f64>,
+    a: &Dense<f64>,
+    m: usize,
+    opts: FairOptions<f64>,
+) -> (Dense<f64>, FairReport<f64>) {
+    nystrom(&k.view(), a, Landmarks::Greedy { m }, m, opts)
 }
 
 #[test]
