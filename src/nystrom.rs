@@ -31,6 +31,17 @@ use crate::real::Real;
 use crate::view::{MatMut, MatRef, check_finite_slice};
 use crate::workspace::{Workspace, add, mul};
 
+/// `B[S] <- L_W`: the landmark rows of `B = C L_W^{-T}` are exactly
+/// `W L_W^{-T} = L_W` when no jitter was added, where the triangular solve
+/// would give them with an error amplified by the condition of `L_W`.
+fn set_landmark_rows<T: Real>(b: &mut [T], m: usize, landmarks: &[usize], l_w: MatRef<'_, T>) {
+    for (a, &s) in landmarks.iter().enumerate() {
+        for (c, v) in b[s * m..(s + 1) * m].iter_mut().enumerate() {
+            *v = if c <= a { l_w.at(a, c) } else { T::zero() };
+        }
+    }
+}
+
 /// Storage length of a [`NystromInverse`] with `n` points and up to `m`
 /// landmarks: `n m` for `B`, `m^2` for the Cholesky factor of
 /// `lambda I + B^T B`, `m^2` for the Cholesky factor `L_W` of `W`.
@@ -95,7 +106,9 @@ impl<'s, T: Real> NystromInverse<'s, T> {
     /// Builds the Nystroem approximation on the given landmarks: `n m`
     /// kernel evaluations, `O(n m^2)` flops. `W` is factored with jitter when
     /// it is numerically singular ([`jitter`](Self::jitter) reports the
-    /// shift). Storage [`nystrom_storage_len`]`(n, m)`, workspace
+    /// shift). Without jitter the landmark rows of `B` are set to `L_W`
+    /// (what `W L_W^{-T}` equals), so `K~` reproduces `K[S, S]` to rounding
+    /// however ill-conditioned `W` is. Storage [`nystrom_storage_len`]`(n, m)`, workspace
     /// [`nystrom_workspace_len`]`(n, m)`.
     ///
     /// # Errors
@@ -133,6 +146,9 @@ impl<'s, T: Real> NystromInverse<'s, T> {
         )?;
         // B^T = L_W^{-1} C^T, column by column of the row-major C
         l_w.solve_lower_matrix_in_place(MatMut::from_strided(b_buf, m, n, 1, m)?)?;
+        if jitter == T::zero() {
+            set_landmark_rows(b_buf, m, landmarks, l_w.l());
+        }
         let b = MatRef::from_row_major(b_buf, n, m)?;
         let l_m = woodbury_factor(b, lambda, lm_buf, scratch)?;
         Ok(Self {

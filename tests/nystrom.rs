@@ -308,3 +308,32 @@ fn error_paths() {
         Err(Error::NonFinite { row: 3, .. })
     ));
 }
+
+#[test]
+fn landmark_rows_of_b_are_the_landmark_factor_so_k_tilde_interpolates() {
+    // two landmarks 1e-4 apart make L_W ill-conditioned (cond ~ 1e8): the
+    // triangular solve alone would give B[S] with errors of order
+    // eps cond(L_W); B[S] = L_W holds by definition, so K~[S, S] = W
+    let mut x = points(30, 5);
+    x[7] = x[3] + 1e-4;
+    let k = rbf(&x);
+    let s = [3, 7, 12, 20];
+    let mut storage = vec![0.0; nystrom_storage_len(30, 4)];
+    let inv = build(&k, &s, 1e-3, &mut storage);
+    assert_eq!(inv.jitter(), 0.0);
+    let (b, l) = (inv.factor(), inv.landmark_factor());
+    for (a, &sa) in s.iter().enumerate() {
+        for c in 0..4 {
+            let want = if c <= a { l.get(a, c).unwrap() } else { 0.0 };
+            assert_eq!(b.get(sa, c).unwrap(), want, "B[{sa}][{c}]");
+        }
+    }
+    for (a, &sa) in s.iter().enumerate() {
+        for (c, &sc) in s.iter().enumerate() {
+            let bbt: f64 = (0..4)
+                .map(|j| b.get(sa, j).unwrap() * b.get(sc, j).unwrap())
+                .sum();
+            assert!((bbt - k.at(sa, sc)).abs() < 1e-15, "K~[{a}][{c}]");
+        }
+    }
+}

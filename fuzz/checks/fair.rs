@@ -369,8 +369,11 @@ fn fairness(c: &Case, kref: &[f64], kk: &[f64], lambda: f64, maxdiag: f64) {
     let mut alpha = c.protected.clone();
     ref_solve(&l, n, &mut alpha, p);
     let ka = matmul(kk, false, &alpha, n, n, p, false);
-    // |K| |alpha| first: with a subnormal K, eps |K| alone underflows
-    let tol = gamma(n) * (n * n) as f64 * kappa * (maxdiag * max_abs(&alpha)) + UNDERFLOW;
+    // |K| |alpha| first: with a subnormal K, eps |K| alone underflows; and
+    // entries of K_k in the subnormal range are off by 2^-1074 each,
+    // which alpha multiplies
+    let tol = gamma(n) * (n * n) as f64 * kappa * (maxdiag * max_abs(&alpha))
+        + underflow(n as f64 * max_abs(&alpha), n);
     if let Some(i) = ka.iter().position(|v| !close(*v, 0.0, tol)) {
         panic!("fairness: (K_k alpha)[{i}] = {:e}, tol {tol:e}", ka[i]);
     }
