@@ -874,6 +874,7 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
     for j in 0..opts.iterations {
         let alpha = MatMut::from_row_major(&mut *alpha_buf, n, p)?;
         res.alpha(factor, dirs, alpha, &mut *b.wt, &mut *b.inner)?;
+        unit_columns(factor, alpha_buf, p, &mut b);
         let alpha = MatRef::from_row_major(&*alpha_buf, n, p)?;
         if r == 0 || !feature_directions(factor, alpha, dirs, floor, &mut b)? {
             break;
@@ -894,6 +895,38 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
             applied: report.applied,
         },
     ))
+}
+
+/// Scales each column of `alpha` (`n x p`, row-major) to a largest entry
+/// of one, only its direction mattering, and its `w_c = F^T alpha_c` (row
+/// `c` of `b.wt`) with it: divided by the same factor, or recomputed from
+/// the scaled column when it was near the underflow threshold (a kernel
+/// far below `lambda` puts `F^T alpha` there, where its digits are lost).
+fn unit_columns<T: Real>(
+    factor: Factor<'_, T>,
+    alpha: &mut [T],
+    p: usize,
+    b: &mut IterationBuffers<'_, T>,
+) {
+    let r = factor.f.ncols();
+    let n = alpha.len() / p.max(1);
+    let near_underflow = T::min_positive_value() / T::EPS;
+    for (c, w) in b.wt.chunks_exact_mut(r.max(1)).take(p).enumerate() {
+        let m = (0..n).fold(T::zero(), |m, i| m.max(alpha[i * p + c].abs()));
+        if !(m > T::zero()) {
+            continue;
+        }
+        let col = &mut b.inner[..n];
+        for (i, x) in col.iter_mut().enumerate() {
+            alpha[i * p + c] /= m;
+            *x = alpha[i * p + c];
+        }
+        if w.iter().fold(T::zero(), |a, v| a.max(v.abs())) >= near_underflow {
+            w.iter_mut().for_each(|v| *v /= m);
+        } else {
+            factor.mul_transpose(col, w);
+        }
+    }
 }
 
 /// Rows of `W^T`: `w_c = P F^T alpha_c` for each attribute, in place on
