@@ -472,8 +472,10 @@ mod tests {
         .unwrap();
         // F = I: F^T alpha is alpha (the lower triangle of I is I)
         assert_eq!(wt, alpha);
-        // of the attribute scaled to a largest entry of one: a / 3
-        let want = [1.0 / lambda, 2.0 / lambda, 3.0 / (1.0 + lambda)].map(|v| v / 3.0);
+        // of the attribute scaled to a largest entry of d = max (L0)_ii:
+        // a d / 3
+        let d = (1.0 + lambda).sqrt();
+        let want = [1.0 / lambda, 2.0 / lambda, 3.0 / (1.0 + lambda)].map(|v| v * d / 3.0);
         assert!(
             alpha
                 .iter()
