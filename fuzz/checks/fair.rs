@@ -227,13 +227,10 @@ fn check_ok(
     assert_eq!((steps.n(), steps.p()), (n, c.p), "steps shape");
     let dirs = directions(steps);
     let maxdiag = (0..n).map(|i| kref[i * n + i]).fold(0.0, f64::max);
-    // with a jitter d on K[S, S] = L_W L_W^T - d I, a_l . u_m = delta_lm -
-    // d w_l^T (L_W^T L_W)^{-1} w_m (documented): not a rounding error
-    if let (0.0, Err(msg)) = (jitter, biorthonormal(&dirs, n, maxdiag)) {
-        panic!("fair directions not orthonormal: {msg}");
-    }
     // exact mode on a kernel that is not PSD: outside the routine's domain,
-    // the transform is of a PSD approximation; structural checks only
+    // the transform is of a PSD approximation F F^T whose rows are not
+    // bounded by sqrt(k_ii); structural checks only (K_ref = B B^T of the
+    // Nystroem modes is PSD)
     let psd = ref_cholesky(
         &shift(kref, n, gamma(n) * n as f64 * maxdiag + UNDERFLOW),
         n,
@@ -241,6 +238,11 @@ fn check_ok(
     .is_some();
     if psd || !matches!(mode, Mode::Exact | Mode::InPlace) {
         values_are_k_times_duals(&c.k, &dirs, n, maxdiag + jitter);
+        // with a jitter d on K[S, S] = L_W L_W^T - d I, a_l . u_m =
+        // delta_lm - d w_l^T (L_W^T L_W)^{-1} w_m (documented): not rounding
+        if let (0.0, Err(msg)) = (jitter, biorthonormal(&dirs, n, maxdiag)) {
+            panic!("fair directions not orthonormal: {msg}");
+        }
     }
     if let Some(kk) = out {
         assert_finite(kk, "K_k");

@@ -404,7 +404,11 @@ fn exact_buffers<T>(
 /// - [`Error::NonFinite`] for a non-finite kernel entry or attribute;
 /// - [`Error::WorkspaceTooSmall`] for short `steps`, `ws` or `iws`;
 /// - [`Error::NotPositiveDefinite`] if `K + lambda I` does not factor (`K`
-///   is not positive semi-definite: an eigenvalue below `-lambda`);
+///   is not positive semi-definite: an eigenvalue below `-lambda`). A `K`
+///   that is not positive semi-definite but passes this test is factored
+///   by the pivoted Cholesky, which clamps negative residual pivots to zero:
+///   the transform is then of that factor's `F F^T`, a positive
+///   semi-definite matrix that can be far from `K`;
 /// - [`Error::Overflow`] if an intermediate (`(K_j + lambda I)^{-1} a`, a
 ///   dual vector) is not representable, for kernels or attributes of
 ///   extreme magnitude.
