@@ -124,7 +124,13 @@ impl<'w, T: Real> Directions<'w, T> {
     /// `x <- (I - W W^T) x`, each projection applied twice so that `x` ends
     /// orthogonal to `W` to working accuracy even after cancellation.
     pub(crate) fn project(&self, x: &mut [T]) {
-        if let Ok(w) = self.rows() {
+        self.project_since(0, x);
+    }
+
+    /// [`project`](Self::project) against the directions from `first` on.
+    fn project_since(&self, first: usize, x: &mut [T]) {
+        let rows = &self.buf[first * self.r..self.count * self.r];
+        if let Ok(w) = MatRef::from_row_major(rows, self.count - first, self.r) {
             for _ in 0..2 {
                 crate::level2::project_out_rows(w, x);
             }
@@ -958,13 +964,13 @@ fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
     floor * scaled_norm((0..alpha.nrows()).map(|i| alpha.at(i, c)))
 }
 
-/// Orthonormalizes the rows of `W^T` against every direction so far and
-/// among themselves, and removes each direction `w` left above its
-/// threshold, storing its dual vector and `F w` in `slot` (zeros for a
+/// Orthonormalizes the rows of `W^T` (already orthogonal to the earlier
+/// directions) among themselves and removes each direction `w` left above
+/// its threshold, storing its dual vector and `F w` in `slot` (zeros for a
 /// dropped one). Returns the directions added and the refactorizations.
-/// (The rows were already projected against the earlier directions, but
-/// after cancellation against this iteration's ones what is left can hold
-/// that projection's rounding, magnified; projecting again removes it.)
+/// When projecting against this iteration's directions more than halves a
+/// row, what is left can hold the earlier projection's rounding, magnified:
+/// it is then projected against every direction again.
 fn add_directions<T: Real, R: Resolvent<T>>(
     factor: Factor<'_, T>,
     alpha: MatRef<'_, T>,
@@ -977,13 +983,21 @@ fn add_directions<T: Real, R: Resolvent<T>>(
     let f = factor.f;
     let (n, r) = f.shape();
     let (duals, values) = slot.split_at_mut(slot.len() / 2);
+    let first = dirs.count;
     let (mut added, mut refactored) = (0, 0);
     for c in 0..alpha.ncols() {
         let dual = &mut duals[c * n..(c + 1) * n];
         let value = &mut values[c * n..(c + 1) * n];
         b.v.copy_from_slice(&b.wt[c * r..(c + 1) * r]);
-        dirs.project(b.v);
-        let norm = scaled_norm(b.v.iter().copied());
+        let before = scaled_norm(b.v.iter().copied());
+        dirs.project_since(first, b.v);
+        let mut norm = scaled_norm(b.v.iter().copied());
+        if norm < before / T::from_f64(2.0) {
+            // cancellation: the earlier projection's rounding is now large
+            // relative to what is left
+            dirs.project(b.v);
+            norm = scaled_norm(b.v.iter().copied());
+        }
         if !(norm > threshold(alpha, c, floor)) || !dirs.has_room() {
             dual.fill(T::zero());
             value.fill(T::zero());
