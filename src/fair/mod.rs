@@ -501,8 +501,8 @@ pub fn fair_transform_in_place<'s, T: Real>(
 struct Factored<T> {
     /// Rank `r` of `F`.
     rank: usize,
-    /// `sqrt(trace K)`, the scale of `F`'s rounding (see [`iterate`]).
-    root_trace: T,
+    /// `|F|_F`, the scale of `F`'s rounding (see [`iterate`]).
+    f_norm: T,
     /// Whether the resolvent factor of `K + lambda I` is already in `l`.
     resolvent_ready: bool,
 }
@@ -537,7 +537,7 @@ fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
         crate::cholesky::factor_lower(&mut l, scratch)?;
         return Ok(Factored {
             rank: n,
-            root_trace: root_trace(kernel, n),
+            f_norm: root_trace(kernel, n),
             resolvent_ready: true,
         });
     }
@@ -545,11 +545,11 @@ fn factor_stage<T: Real, S: SymmetricSource<T> + ?Sized>(
         max_rank: n,
         tolerance: T::zero(),
     };
-    let g = MatMut::from_row_major(f_buf, n, n)?;
+    let g = MatMut::from_row_major(&mut *f_buf, n, n)?;
     let rank = pivoted_factor(kernel, opts, perm, g, scratch)?.rank;
     Ok(Factored {
         rank,
-        root_trace: root_trace(kernel, n),
+        f_norm: frobenius(MatRef::from_strided(f_buf, n, rank, n, 1)?),
         resolvent_ready: false,
     })
 }
@@ -581,9 +581,18 @@ fn load_lower<T: Real, S: SymmetricSource<T> + ?Sized>(
 }
 
 /// `sqrt(trace K)` without overflow: the norm of `(sqrt(k_ii))_i` (negative
-/// diagonal entries count as zero).
+/// diagonal entries count as zero). Equals `|F|_F` for the Cholesky factor
+/// of a positive definite `K`; `O(n)`.
 fn root_trace<T: Real, S: SymmetricSource<T> + ?Sized>(kernel: &S, n: usize) -> T {
     scaled_norm((0..n).map(|i| kernel.diagonal(i).max(T::zero()).sqrt()))
+}
+
+/// `|F|_F` without overflow, `O(n r)`: the scale of a pivoted or Nystroem
+/// factor, whose rows are bounded by `sqrt(k_ii)` only for a positive
+/// semi-definite `K`.
+fn frobenius<T: Real>(f: MatRef<'_, T>) -> T {
+    let (n, r) = f.shape();
+    scaled_norm((0..n).flat_map(|i| (0..r).map(move |j| f.at(i, j))))
 }
 
 /// The iterations and the output of the exact mode, once `F` is known
@@ -600,7 +609,7 @@ fn finish_exact<'s, T: Real>(
 ) -> Result<(FairSteps<'s, T>, FairReport<T>)> {
     let Factored {
         rank: r,
-        root_trace,
+        f_norm,
         resolvent_ready,
     } = factored;
     let n = perm.len();
@@ -636,7 +645,7 @@ fn finish_exact<'s, T: Real>(
             factor,
             protected,
             &opts,
-            root_trace,
+            f_norm,
             &mut res,
             &mut dirs,
             steps,
@@ -804,7 +813,7 @@ pub fn fair_transform_with_nystrom<'s, T: Real, S: SymmetricSource<T> + ?Sized>(
             factor,
             protected,
             &opts,
-            root_trace(kernel, n),
+            frobenius(f),
             &mut res,
             &mut dirs,
             steps,
@@ -855,7 +864,7 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
     factor: Factor<'_, T>,
     protected: MatRef<'_, T>,
     opts: &FairOptions<T>,
-    root_trace: T,
+    f_norm: T,
     res: &mut R,
     dirs: &mut Directions<'_, T>,
     steps: &'s mut [T],
@@ -874,13 +883,13 @@ fn iterate<'s, T: Real, R: Resolvent<T>>(
         lambda: opts.lambda,
     };
     // w = P F^T alpha carries rounding noise of about eps |F| |alpha|: a
-    // direction below n eps sqrt(tr K) |alpha| in norm (|F|_F <= sqrt(tr K))
-    // is that noise, and nothing predictive is left in it. (After a
-    // projection `alpha` has large components along the removed directions,
-    // which the projection cancels in `w`; the floor scales with them, as
-    // the noise does.) Norms, not squares: |alpha|^2 underflows for a K
-    // near the overflow threshold, tr K overflows.
-    let floor = T::from_usize(n.max(1)) * T::EPS * root_trace;
+    // direction below n eps |F|_F |alpha| in norm is that noise, and
+    // nothing predictive is left in it. (After a projection `alpha` has
+    // large components along the removed directions, which the projection
+    // cancels in `w`; the floor scales with them, as the noise does.)
+    // Norms, not squares: |alpha|^2 underflows for a K near the overflow
+    // threshold, |F|_F^2 overflows.
+    let floor = T::from_usize(n.max(1)) * T::EPS * f_norm;
     for j in 0..opts.iterations {
         let alpha = MatMut::from_row_major(&mut *alpha_buf, n, p)?;
         res.alpha(factor, dirs, alpha, &mut *b.wt, &mut *b.inner)?;
@@ -958,7 +967,7 @@ fn feature_directions<T: Real>(
     Ok(predictive)
 }
 
-/// `n eps sqrt(tr K) |alpha_c|` (as `floor |alpha_c|`): a direction below
+/// `n eps |F|_F |alpha_c|` (as `floor |alpha_c|`): a direction below
 /// it in norm is rounding.
 fn threshold<T: Real>(alpha: MatRef<'_, T>, c: usize, floor: T) -> T {
     floor * scaled_norm((0..alpha.nrows()).map(|i| alpha.at(i, c)))
