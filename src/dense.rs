@@ -250,6 +250,11 @@ pub(crate) fn dot_by<T: Real>(len: usize, pair: impl Fn(usize) -> (T, T)) -> T {
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
+/// `max_i |v_i|` (zero for no entries).
+pub(crate) fn max_abs<T: Real>(v: impl Iterator<Item = T>) -> T {
+    v.fold(T::zero(), |m, x| m.max(x.abs()))
+}
+
 /// Euclidean norm without overflow or underflow, `m sqrt(sum (v/m)^2)` with `m` the
 /// largest magnitude; NaN if any value is not finite.
 pub(crate) fn scaled_norm<T: Real>(v: impl Iterator<Item = T> + Clone) -> T {

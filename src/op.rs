@@ -135,7 +135,8 @@ impl<T: Real> LinearOperator<T> for MatRef<'_, T> {
         expect_dim("apply: length of y", MatRef::nrows(self), y.len())?;
         crate::view::check_finite_slice(x, "x")?;
         crate::level2::gemv(*self, crate::level2::Shape::Full, x, y);
-        if crate::view::finite_or_overflow(y, "A x").is_err() {
+        if crate::view::first_non_finite(y).is_some() {
+            // a non-finite entry of A, reported as such, or an overflow
             self.check_finite("A")?;
             return Err(Error::Overflow { what: "A x" });
         }

@@ -4,7 +4,7 @@
 //! read and write only the lower triangle of the factor's storage.
 // Pivot tests are written `!(x > 0)` on purpose: NaN must fail them.
 use super::Cholesky;
-use crate::dense::scaled_norm;
+use crate::dense::{max_abs, scaled_norm};
 use crate::error::{Error, Result, expect_dim};
 use crate::real::{Real, madd};
 use crate::simd::{FmaKernel, dispatch};
@@ -132,7 +132,7 @@ fn check_update_range<T: Real>(l: MatRef<'_, T>, x: &[T]) -> Result<()> {
     let limit = T::from_f64(0.5) * T::max_value();
     for (i, &xi) in x.iter().enumerate() {
         let row = (0..=i).map(|k| l.at(i, k)).chain(core::iter::once(xi));
-        let m = row.clone().fold(T::zero(), |m, v| m.max(v.abs()));
+        let m = max_abs(row.clone());
         // Cheap bound first: the norm is at most m sqrt(i + 2).
         let quick = m * T::from_usize(i + 2).sqrt() <= limit;
         if !(quick || scaled_norm(row) <= limit) {

@@ -53,7 +53,7 @@ use crate::cholesky::{
     Cholesky, PivotedOptions, SymmetricSource, cholesky_downdate_workspace_len,
     cholesky_in_place_workspace_len, pivoted_cholesky_workspace_len, pivoted_factor,
 };
-use crate::dense::{matmul, matmul_workspace_len, scaled_norm};
+use crate::dense::{matmul, matmul_workspace_len, max_abs, scaled_norm};
 use crate::error::{Error, Result, expect_dim, require};
 use crate::level2::Shape;
 use crate::nystrom::{NystromInverse, check_landmarks, nystrom_storage_len, nystrom_workspace_len};
@@ -931,7 +931,7 @@ fn unit_columns<T: Real>(
     let n = alpha.len() / p.max(1);
     let near_underflow = T::min_positive_value() / T::EPS;
     for (c, w) in b.wt.chunks_exact_mut(r.max(1)).take(p).enumerate() {
-        let m = (0..n).fold(T::zero(), |m, i| m.max(alpha[i * p + c].abs()));
+        let m = max_abs((0..n).map(|i| alpha[i * p + c]));
         if !(m > T::zero()) {
             continue;
         }
@@ -940,7 +940,7 @@ fn unit_columns<T: Real>(
             alpha[i * p + c] /= m;
             *x = alpha[i * p + c];
         }
-        if w.iter().fold(T::zero(), |a, v| a.max(v.abs())) >= near_underflow {
+        if max_abs(w.iter().copied()) >= near_underflow {
             w.iter_mut().for_each(|v| *v /= m);
         } else {
             factor.mul_transpose(col, w);

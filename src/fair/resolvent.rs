@@ -28,7 +28,7 @@
 
 use super::{Directions, Factor};
 use crate::cholesky::{Cholesky, cholesky_in_place};
-use crate::dense::matmul;
+use crate::dense::{matmul, max_abs};
 use crate::error::{Error, Result};
 use crate::level2::{Shape, gemv, gemv_transpose, solve_upper_mul_transpose};
 use crate::op::LinearOperator;
@@ -86,7 +86,7 @@ fn factor_projected_gram<T: Real>(
 /// `alpha` neither overflows nor underflows for attributes of extreme
 /// magnitude.
 fn unit_max_divisor<T: Real>(x: impl Iterator<Item = T>) -> T {
-    let largest = x.fold(T::zero(), |m, v| m.max(v.abs()));
+    let largest = max_abs(x);
     if largest > T::zero() {
         largest
     } else {

@@ -1,15 +1,10 @@
 //! The removed directions of a fair transform and their use on new points.
 
-use crate::dense::{matmul, matmul_workspace_len};
+use crate::dense::{matmul, matmul_workspace_len, max_abs};
 use crate::error::{Result, expect_dim};
 use crate::real::Real;
 use crate::view::{MatMut, MatRef, check_finite_slice, finite_or_overflow};
 use crate::workspace::{Workspace, add, mul};
-
-/// `max_i |x_i|` (0 for an empty slice).
-fn max_abs<T: Real>(x: &[T]) -> T {
-    x.iter().fold(T::zero(), |m, v| m.max(v.abs()))
-}
 
 /// Storage length of the steps of a transform with `n` points, `p`
 /// protected attributes and up to `iterations` iterations:
@@ -195,13 +190,12 @@ impl<'s, T: Real> FairSteps<'s, T> {
     /// `m (1 + sum_l s_l max |u_l|)` and `max |d| + sum_l (m s_l)^2` finite
     /// bound every coefficient, partial row and diagonal update.
     fn cannot_overflow(&self, rows: MatRef<'_, T>, diag: Option<&[T]>) -> bool {
-        let m = (0..rows.nrows())
-            .flat_map(|i| (0..rows.ncols()).map(move |j| (i, j)))
-            .fold(T::zero(), |acc, (i, j)| acc.max(rows.at(i, j).abs()));
-        let (mut row_bound, mut diag_bound) = (m, max_abs(diag.unwrap_or(&[])));
+        let m =
+            max_abs((0..rows.nrows()).flat_map(|i| (0..rows.ncols()).map(move |j| rows.at(i, j))));
+        let (mut row_bound, mut diag_bound) = (m, max_abs(diag.unwrap_or(&[]).iter().copied()));
         for (a, u) in self.directions() {
             let s = a.iter().fold(T::zero(), |acc, v| acc + v.abs());
-            row_bound += m * s * max_abs(u);
+            row_bound += m * s * max_abs(u.iter().copied());
             diag_bound += (m * s) * (m * s);
         }
         row_bound.is_finite() && diag_bound.is_finite()
